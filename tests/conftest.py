@@ -1,0 +1,113 @@
+"""Fixtures: an app on a real database (SQLite in a temp dir, or TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from screening import create_app, db
+from screening.models import Base
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = str(ROOT / "tests" / "data" / "small.yaml")
+DEFAULT = str(ROOT / "questions.yaml")
+
+
+def database_url(tmp_path: Path) -> str:
+    """PostgreSQL when TEST_DATABASE_URL is set, else a fresh SQLite file."""
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def make_app(tmp_path: Path, **config):
+    """An app with its own instance folder and an empty database."""
+    url = config.pop("DATABASE_URL", None) or database_url(tmp_path)
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        Base.metadata.drop_all(engine)
+        engine.dispose()
+    settings = {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url, "QUESTIONS_PATH": DEFAULT}
+    settings.update(config)
+    app = create_app(settings, instance_path=str(tmp_path / "instance"))
+    with app.app_context():
+        db.get_db().create_all()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    """The app with the default questionnaire."""
+    app = make_app(tmp_path)
+    yield app
+    app.extensions["screening.db"].engine.dispose()
+
+
+@pytest.fixture
+def small_app(tmp_path):
+    """The app with the small test questionnaire."""
+    app = make_app(tmp_path, QUESTIONS_PATH=SMALL)
+    yield app
+    app.extensions["screening.db"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A browser for the default questionnaire."""
+    return Patient(app.test_client())
+
+
+@pytest.fixture
+def small(small_app):
+    """A browser for the small questionnaire."""
+    return Patient(small_app.test_client())
+
+
+@pytest.fixture
+def runner(app):
+    """The command line."""
+    return app.test_cli_runner()
+
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+class Patient:
+    """A patient in a browser: fetches pages and posts forms with their CSRF token."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def get(self, url: str, **kw):
+        """GET a page."""
+        return self.client.get(url, **kw)
+
+    def token(self, url: str) -> str:
+        """The CSRF token of the form on a page."""
+        page = self.client.get(url)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', page.text
+        )
+        assert match, f"no CSRF token on {url}"
+        return match.group(1)
+
+    def post(self, url: str, data: dict | None = None, token: str | None = None, **kw):
+        """POST a form, with the page's CSRF token unless one is given."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", token if token is not None else self.token(url))
+        return self.client.post(url, data=data, **kw)
+
+    def answer(self, section_id: str, answers: dict):
+        """Fill in one section and press Continue."""
+        return self.post(f"/intake/{section_id}", answers)
+
+    def submit(self):
+        """Press Send on the check page."""
+        return self.post("/intake/submit", token=self.token("/intake/check"))
+
+
+def errors_on(page) -> list[str]:
+    """Question ids linked from the error summary."""
+    return re.findall(r'<li><a href="#(\w+)">', page.text)
