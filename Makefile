@@ -1,0 +1,40 @@
+# Entry points: make run, make test, make lint. Works on a fresh machine with Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app screening
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint format check-questions db clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (found %s)" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+db: $(STAMP)
+	$(FLASK) init-db
+
+run: db
+	$(FLASK) check-questions
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check-questions: $(STAMP)
+	$(FLASK) check-questions
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,103 @@
+"""Screening: pre-session suitability screening for physiotherapy and acupuncture."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, render_template
+
+from . import cli, db
+from .config import ROOT, Defaults, secret_key_from_instance
+from .markup import markdown_lite
+from .questionnaire import Definition, QuestionnaireError, load
+
+# Commands that must run even when the configured questionnaire is broken.
+COMMANDS_WITHOUT_QUESTIONNAIRE = {"check-questions"}
+
+
+def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app: configuration, database, questionnaire, pages, commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=instance_path,
+        instance_relative_config=True,
+    )
+    configure(app, config)
+    db.init_app(app)
+    load_questionnaire(app)
+    register_blueprints(app)
+    register_error_pages(app)
+    app.jinja_env.filters["markdown"] = markdown_lite
+    cli.init_app(app)
+    return app
+
+
+def configure(app: Flask, config: dict[str, Any] | None) -> None:
+    """Defaults, then instance/config.py, then SCREENING_* variables, then `config`."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("SCREENING")
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The cookie that holds a patient's draft token lives as long as the draft.
+    app.permanent_session_lifetime = dt.timedelta(hours=app.config["DRAFT_LIFETIME_HOURS"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key_from_instance(app.instance_path)
+
+
+def load_questionnaire(app: Flask) -> None:
+    """Validate questions.yaml; refuse to start (with every problem listed) if it is wrong."""
+    try:
+        definition: Definition | None = load(app.config["QUESTIONS_PATH"])
+    except QuestionnaireError as exc:
+        if _cli_command() in COMMANDS_WITHOUT_QUESTIONNAIRE:
+            definition = None
+        elif click.get_current_context(silent=True) is not None:
+            raise click.ClickException(f"the app cannot start:\n{exc.report()}") from None
+        else:
+            print(exc.report(), file=sys.stderr)
+            raise
+    app.extensions["screening.questionnaire"] = definition
+
+
+def _cli_command() -> str | None:
+    """The name of the flask subcommand being run, if any."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    pending = list(getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", []))
+    pending += list(ctx.args)
+    return next((arg for arg in pending if not arg.startswith("-")), None)
+
+
+def register_blueprints(app: Flask) -> None:
+    """The patient's pages and the public information pages."""
+    from .intake import bp as intake_bp
+    from .intake import info_bp
+
+    app.register_blueprint(intake_bp)
+    app.register_blueprint(info_bp)
+
+
+def register_error_pages(app: Flask) -> None:
+    """Errors in the app's own look, with no stack trace or internals."""
+    messages = {
+        400: ("Something went wrong with that request", "Please go back and try again."),
+        403: ("You cannot see this page", "You do not have permission to see this page."),
+        404: ("Page not found", "Check the web address, or start from the first page."),
+        405: ("That did not work", "Please go back and try again."),
+        413: ("That was too much to send", "Please shorten your answers and try again."),
+        500: ("Sorry, something went wrong", "Your saved answers are safe. Please try again in a minute."),
+    }
+    for code, (title, text) in messages.items():
+
+        def handler(_error, code=code, title=title, text=text):
+            return render_template("error.html", title=title, text=text, code=code), code
+
+        app.register_error_handler(code, handler)

@@ -1,0 +1,109 @@
+"""The `flask --app screening ...` commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+
+import click
+from flask import Flask, current_app
+
+from . import db, rules
+from .questionnaire import LEVELS, Definition, QuestionnaireError, load
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(check_questions_command)
+    app.cli.add_command(evaluate_command)
+
+
+def current_definition() -> Definition:
+    """The questionnaire the app runs."""
+    return current_app.extensions["screening.questionnaire"]
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create the database tables (safe to run again)."""
+    db.get_db().create_all()
+    click.echo("Database ready.")
+
+
+@click.command("check-questions")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def check_questions_command(path: str | None) -> None:
+    """Validate a questionnaire file, run its test cases and print a summary."""
+    path = path or current_app.config["QUESTIONS_PATH"]
+    try:
+        defn = load(path)
+    except QuestionnaireError as exc:
+        click.echo(exc.report(), err=True)
+        raise SystemExit(1) from None
+    results, unexercised = rules.run_cases(defn)
+    click.echo(summary(defn, path))
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        click.echo(f"FAILED case '{r.name}':", err=True)
+        if r.outcome != r.expected_outcome:
+            click.echo(f"  outcome: expected {r.expected_outcome}, got {r.outcome}", err=True)
+        if r.flags != r.expected_flags:
+            missing = sorted(set(r.expected_flags) - set(r.flags))
+            extra = sorted(set(r.flags) - set(r.expected_flags))
+            click.echo(f"  flags: expected {r.expected_flags}, got {r.flags}", err=True)
+            if missing:
+                click.echo(f"    did not fire: {', '.join(missing)}", err=True)
+            if extra:
+                click.echo(f"    fired but not expected: {', '.join(extra)}", err=True)
+    for name in unexercised:
+        click.echo(f"NOT TESTED: {name} is not fired by any passing test case", err=True)
+    click.echo(f"Test cases: {len(results) - len(failed)} of {len(results)} passed.")
+    if failed or unexercised:
+        raise SystemExit(1)
+
+
+def summary(defn: Definition, path: str) -> str:
+    """Sections, questions and flags by level, in a few lines."""
+    levels: Counter[str] = Counter(flag.level for _, _, flag in defn.question_flags())
+    levels.update(rule.level for rule in defn.rules)
+    lines = [
+        f"{path}: valid questionnaire '{defn.questionnaire.id}' (version {defn.version[:12]})",
+        f"Sections: {len(defn.sections)} ({', '.join(s.id for s in defn.sections)})",
+        f"Questions: {len(defn.questions)}; derived values: {len(defn.derived)}; rules: {len(defn.rules)}",
+        "Flags by level: " + ", ".join(f"{level} {levels[level]}" for level in LEVELS),
+    ]
+    return "\n".join(lines)
+
+
+@click.command("evaluate")
+@click.argument("answers_file", type=click.File("r"))
+@click.option("--today", help="Evaluate as on this date (YYYY-MM-DD); default today.")
+def evaluate_command(answers_file, today: str | None) -> None:
+    """Evaluate a JSON file of answers and print the outcome and flags as JSON."""
+    on = None
+    if today:
+        try:
+            on = dt.date.fromisoformat(today)
+        except ValueError:
+            raise click.UsageError(f"--today {today!r} is not a date written YYYY-MM-DD") from None
+    try:
+        answers = json.load(answers_file)
+    except json.JSONDecodeError as exc:
+        click.echo(f"Error: {answers_file.name} is not valid JSON: {exc}", err=True)
+        raise SystemExit(2) from None
+    try:
+        result = rules.evaluate_input(current_definition(), answers, on)
+    except ValueError as exc:
+        click.echo(f"Error: {answers_file.name}: {exc}", err=True)
+        raise SystemExit(2) from None
+    flags = [
+        {"id": f.id, "level": f.level, "reason": f.reason, "source": f.source}
+        | ({"advice": f.advice} if f.advice else {})
+        for f in result.flags
+    ]
+    output = {"outcome": result.outcome, "flags": flags}
+    if result.dropped:
+        output["dropped"] = result.dropped
+    click.echo(json.dumps(output, indent=2, ensure_ascii=False))

@@ -1,0 +1,97 @@
+"""The database: one engine per app, a session per request, and write transactions.
+
+SQLite (the embedded default) runs in WAL mode with synchronous=FULL, foreign keys on
+and a busy timeout, and write transactions start with BEGIN IMMEDIATE: a deferred BEGIN
+that reads and then writes can fail with "database is locked" under concurrent
+submissions, while IMMEDIATE takes the write lock up front and simply waits its turn.
+Reads use a plain (deferred) BEGIN so they never queue behind writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Base
+
+IMMEDIATE = "screening_begin_immediate"
+
+
+class Database:
+    """The engine and session factories of one app."""
+
+    def __init__(self, url: str, busy_timeout: float = 30) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        connect_args = {"timeout": busy_timeout} if self.is_sqlite else {}
+        self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not self.is_sqlite)
+        if self.is_sqlite:
+            _tune_sqlite(self.engine)
+        self.write_engine = self.engine.execution_options(**{IMMEDIATE: True})
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: committed on success, rolled back on any error."""
+        with self.write_sessions() as session, session.begin():
+            yield session
+
+    def create_all(self) -> None:
+        """Create the tables that do not exist yet."""
+        Base.metadata.create_all(self.engine)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL, full sync, foreign keys, and BEGIN IMMEDIATE for write transactions."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def default_url(instance_path: str) -> str:
+    """SQLite in the instance folder."""
+    return f"sqlite:///{Path(instance_path) / 'screening.db'}"
+
+
+def init_app(app: Flask) -> None:
+    """Attach a Database to the app and close each request's session afterwards."""
+    url = app.config.get("DATABASE_URL") or default_url(app.instance_path)
+    app.extensions["screening.db"] = Database(url, app.config["SQLITE_BUSY_TIMEOUT"])
+    app.teardown_appcontext(_close_session)
+
+
+def get_db() -> Database:
+    """The current app's Database."""
+    return current_app.extensions["screening.db"]
+
+
+def session() -> Session:
+    """The request's read session (created on first use, closed at teardown)."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessions()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    """Close the request's session, if one was opened."""
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()

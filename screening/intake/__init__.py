@@ -1,0 +1,203 @@
+"""The patient's pages: start, one page per section, check your answers, submit, outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from .. import rules
+from ..forms import form_class, form_data, posted_answer, required_message
+from ..questionnaire import AnswerError, Definition, Section
+from . import drafts, pages
+
+bp = Blueprint("intake", __name__)
+info_bp = Blueprint("info", __name__, url_prefix="/info")
+
+
+class SubmitForm(FlaskForm):
+    """The check page's Send button: only a CSRF token."""
+
+
+def definition() -> Definition:
+    """The questionnaire patients answer now."""
+    return current_app.extensions["screening.questionnaire"]
+
+
+def today() -> dt.date:
+    """The date answers are judged on (ages, dates not in the future)."""
+    return dt.date.today()
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    """Patients' answers and outcomes are never kept in a browser or proxy cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def start() -> str:
+    """What this is, how long it takes, the privacy notice, and Start."""
+    defn = definition()
+    draft = drafts.current_draft()
+    resumable = draft is not None and draft.submission_id is None and bool(draft.answers)
+    return render_template("intake/start.html", defn=defn, resumable=resumable, first=defn.sections[0])
+
+
+@bp.post("/intake/restart")
+def restart() -> Response:
+    """Throw away the unfinished answers and start again."""
+    if SubmitForm().validate():
+        drafts.discard_draft()
+        flash("Your earlier answers have been deleted. You can start again.")
+    return redirect(url_for("intake.start"))
+
+
+@bp.route("/intake/<section_id>", methods=["GET", "POST"])
+def section(section_id: str) -> Any:
+    """One page of questions; answers are saved to the draft when the page is valid."""
+    defn = definition()
+    sec = defn.section(section_id) or abort(404)
+    draft = drafts.current_draft()
+    if draft is not None and draft.submission_id is not None:
+        return redirect(url_for("intake.done"))
+    saved = draft.answers if draft else {}
+    change = request.args.get("change") == "1"
+    form = form_class(defn, sec)(data=form_data(sec, saved))
+    if request.method == "GET":
+        return _render_section(defn, sec, form, saved, change)
+    if not form.validate():  # only the CSRF token has validators
+        message = (
+            "This page was open for a long time, so for your safety we could not save it yet. "
+            "Your answers are still here: please check them and press Continue."
+        )
+        return _render_section(defn, sec, form, saved, change, notice=message), 400
+    answers, errors = check_page(defn, sec, form, saved)
+    if errors:
+        for qid, message in errors.items():
+            form[qid].errors = [message]
+        return _render_section(defn, sec, form, saved, change, errors=errors), 400
+    try:
+        draft = drafts.save_answers(defn, [q.id for q in sec.questions], answers, today())
+    except drafts.AlreadySubmitted:
+        return redirect(url_for("intake.done"))
+    return redirect(pages.after_save(defn, sec, draft.answers, change, today()))
+
+
+def check_page(defn: Definition, sec: Section, form: FlaskForm, saved: dict) -> tuple[dict, dict]:
+    """The page's answers (shown questions only) and an error message per question."""
+    page_ids = {q.id for q in sec.questions}
+    known, _ = rules.visible_answers(defn, {k: v for k, v in saved.items() if k not in page_ids}, today())
+    answers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for q in sec.questions:
+        if not rules.is_shown(defn, q.id, known | answers, today()):
+            continue
+        try:
+            value = q.coerce(posted_answer(q, form), today())
+        except AnswerError as exc:
+            errors[q.id] = f"{exc}: {q.label}" if q.label not in str(exc) else str(exc)
+            continue
+        if value is None:
+            if q.required:
+                errors[q.id] = required_message(q)
+            continue
+        answers[q.id] = value
+    return answers, errors
+
+
+def _render_section(
+    defn: Definition, sec: Section, form: FlaskForm, saved: dict, change: bool, errors=None, notice=None
+) -> str:
+    """Render a section page with its progress, back link and any urgent warning."""
+    view = pages.section_view(defn, sec, saved, today())
+    return render_template(
+        "intake/section.html",
+        defn=defn,
+        section=sec,
+        form=form,
+        view=view,
+        errors=errors or {},
+        notice=notice,
+        change=change,
+        back=url_for("intake.check") if change else pages.back_url(defn, sec, saved, today()),
+        urgent=pages.urgent_advice(defn, saved, today()),
+    )
+
+
+@bp.get("/intake/check")
+def check() -> Any:
+    """Check your answers, with a Change link for each."""
+    defn = definition()
+    draft = drafts.current_draft()
+    if draft is None or (draft.submission_id is None and not draft.answers):
+        flash("Please answer the questions first.")
+        return redirect(url_for("intake.start"))
+    if draft.submission_id is not None:
+        return redirect(url_for("intake.done"))
+    summary = pages.check_summary(defn, draft.answers, today())
+    return render_template(
+        "intake/check.html",
+        defn=defn,
+        summary=summary,
+        form=SubmitForm(),
+        urgent=pages.urgent_advice(defn, draft.answers, today()),
+        back=pages.back_url(defn, None, draft.answers, today()),
+    )
+
+
+@bp.post("/intake/submit")
+def submit() -> Response:
+    """Record the submission once, then show the outcome."""
+    defn = definition()
+    if not SubmitForm().validate():
+        flash(
+            "This page was open for a long time, so for your safety your answers were not sent yet. "
+            "They are all still here: please press Send again."
+        )
+        return redirect(url_for("intake.check"))
+    result = drafts.submit(defn, today())
+    if isinstance(result, drafts.NotReady):
+        flash(result.message)
+        if result.section_id is None:
+            return redirect(url_for("intake.start"))
+        return redirect(url_for("intake.section", section_id=result.section_id, change="1"))
+    return redirect(url_for("intake.done"), code=303)
+
+
+@bp.get("/intake/done")
+def done() -> Any:
+    """The outcome, the reference code, and what to expect and do afterwards."""
+    submission = drafts.finished_submission()
+    if submission is None:
+        return redirect(url_for("intake.start"))
+    defn = definition()
+    return render_template(
+        "intake/done.html", defn=defn, submission=submission, outcome=pages.outcome_view(defn, submission)
+    )
+
+
+@info_bp.get("/before-your-session")
+def before_session() -> str:
+    """What happens at the session, how to prepare, and common questions."""
+    defn = definition()
+    return render_template(
+        "info/page.html",
+        defn=defn,
+        title="Before your session",
+        text=defn.information.before_session,
+        faq=defn.information.faq,
+    )
+
+
+@info_bp.get("/aftercare")
+def aftercare() -> str:
+    """What is normal afterwards, and when to get help."""
+    defn = definition()
+    return render_template(
+        "info/page.html", defn=defn, title="After your session", text=defn.information.aftercare, faq=[]
+    )

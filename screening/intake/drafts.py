@@ -1,0 +1,161 @@
+"""Drafts and submissions: the patient's answers on the server, saved once each.
+
+Every change happens in one write transaction that re-reads the draft first (BEGIN
+IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL), so a double click, two tabs
+or many patients at once can neither lose answers nor submit twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, session
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from .. import db, rules
+from ..models import OUTCOME_RANK, Draft, QuestionnaireVersion, Submission, utcnow
+from ..questionnaire import Definition, InvalidAnswer, UnknownQuestion, coerce_answers
+
+SESSION_KEY = "draft"
+DONE_KEY = "submission"
+
+
+def lifetime() -> dt.timedelta:
+    """How long a draft lives after its last change."""
+    return dt.timedelta(hours=current_app.config["DRAFT_LIFETIME_HOURS"])
+
+
+def _live(draft: Draft | None) -> Draft | None:
+    """The draft if it exists and has not expired."""
+    if draft is None or draft.expires_at <= utcnow():
+        return None
+    return draft
+
+
+def current_draft() -> Draft | None:
+    """This browser's draft, if it has a live one (read only)."""
+    token = session.get(SESSION_KEY)
+    return _live(db.session().get(Draft, token)) if token else None
+
+
+def _locked(s: Session, token: str | None) -> Draft | None:
+    """The live draft with this token, locked for the rest of the transaction."""
+    if not token:
+        return None
+    return _live(s.get(Draft, token, with_for_update=True))
+
+
+class AlreadySubmitted(Exception):
+    """The draft was already sent: show its outcome instead."""
+
+
+def save_answers(defn: Definition, page_ids: list[str], page: dict[str, Any], today: dt.date) -> Draft:
+    """Replace the answers to one page's questions and drop any now hidden."""
+    with db.get_db().transaction() as s:
+        draft = _locked(s, session.get(SESSION_KEY))
+        if draft is not None and draft.submission_id is not None:
+            raise AlreadySubmitted
+        if draft is None:
+            draft = Draft(answers={}, expires_at=utcnow() + lifetime())
+            s.add(draft)
+        merged = {k: v for k, v in draft.answers.items() if k not in page_ids} | page
+        kept, _ = rules.visible_answers(defn, merged, today)
+        draft.answers = kept
+        draft.updated_at = utcnow()
+        draft.expires_at = draft.updated_at + lifetime()
+    session[SESSION_KEY] = draft.token
+    session.permanent = True
+    return draft
+
+
+def discard_draft() -> None:
+    """Forget this browser's draft and delete its answers (start again)."""
+    token = session.pop(SESSION_KEY, None)
+    session.pop(DONE_KEY, None)
+    if token:
+        with db.get_db().transaction() as s:
+            draft = s.get(Draft, token, with_for_update=True)
+            if draft is not None and draft.submission_id is None:
+                s.delete(draft)
+
+
+@dataclass(frozen=True)
+class NotReady:
+    """The draft cannot be sent yet: `section_id` is where to go, `message` says why."""
+
+    section_id: str | None
+    message: str
+
+
+def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
+    """Record this browser's draft as a submission, exactly once."""
+    with db.get_db().transaction() as s:
+        draft = _locked(s, session.get(SESSION_KEY))
+        if draft is None:
+            return NotReady(None, "Your answers were not found. They may have expired: please start again.")
+        if draft.submission_id is not None:
+            existing = s.get(Submission, draft.submission_id)
+            session[DONE_KEY] = existing.reference
+            return existing
+        problem = _not_ready(defn, draft.answers, today)
+        if problem:
+            return problem
+        result = rules.evaluate(defn, draft.answers, today)
+        _ensure_version(s, defn)
+        submission = Submission(
+            draft_token=draft.token,
+            questionnaire_id=defn.questionnaire.id,
+            version=defn.version,
+            answers=result.answers,
+            derived=result.derived,
+            flags=[f.to_dict() for f in result.flags],
+            outcome=result.outcome,
+            outcome_rank=OUTCOME_RANK[result.outcome],
+            urgent_advice=result.advice,
+        )
+        s.add(submission)
+        s.flush()
+        draft.submission_id = submission.id
+        draft.answers = {}  # the answers now live in the submission only
+    session[DONE_KEY] = submission.reference
+    return submission
+
+
+def _not_ready(defn: Definition, answers: dict[str, Any], today: dt.date) -> NotReady | None:
+    """Why these answers cannot be sent (the questionnaire may have changed meanwhile)."""
+    try:
+        coerce_answers(defn, answers, today)
+    except (UnknownQuestion, InvalidAnswer) as exc:
+        qid = exc.qid
+        if qid in defn.questions:
+            return NotReady(defn.questions[qid].section_id, "Please check this answer again.")
+        return NotReady(None, "The questions have changed since you started. Please check your answers.")
+    missing = rules.missing_required(defn, answers, today)
+    if missing:
+        return NotReady(defn.questions[missing[0]].section_id, "Please answer the questions that are still missing.")
+    return None
+
+
+def _ensure_version(s: Session, defn: Definition) -> None:
+    """Store this questionnaire version once (concurrent writers may race: ignore the loser)."""
+    values = {
+        "version": defn.version,
+        "questionnaire_id": defn.questionnaire.id,
+        "definition": defn.raw,
+        "created_at": utcnow(),
+    }
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    s.execute(insert(QuestionnaireVersion).values(**values).on_conflict_do_nothing(index_elements=["version"]))
+
+
+def finished_submission() -> Submission | None:
+    """The submission this browser just made, if any."""
+    reference = session.get(DONE_KEY)
+    if not reference:
+        return None
+    return db.session().scalars(select(Submission).where(Submission.reference == reference)).one_or_none()

@@ -1,0 +1,80 @@
+// Progressive enhancement only: every page works without this file.
+// 1. Questions whose show_if looks at answers on the same page appear and disappear
+//    live. The server decides again when the page is sent, so this is only a convenience.
+// 2. A button marked data-once is disabled after the first click (no double submit;
+//    the server refuses a second submission anyway).
+(function () {
+  "use strict";
+
+  function answerOf(form, name, known, derived) {
+    if (Object.prototype.hasOwnProperty.call(derived, name)) {
+      return age(answerOf(form, derived[name], known, {}));
+    }
+    var fields = form.querySelectorAll('[name="' + name + '"]');
+    if (!fields.length) {
+      return Object.prototype.hasOwnProperty.call(known, name) ? known[name] : null;
+    }
+    var first = fields[0];
+    if (first.type === "checkbox" && fields.length > 1) {
+      return Array.prototype.filter.call(fields, function (f) { return f.checked; })
+        .map(function (f) { return f.value; });
+    }
+    if (first.type === "radio" || first.type === "checkbox") {
+      var chosen = Array.prototype.find.call(fields, function (f) { return f.checked; });
+      if (!chosen) { return null; }
+      return /^-?\d+$/.test(chosen.value) && first.closest(".scale") ? Number(chosen.value) : chosen.value;
+    }
+    var text = first.value.trim();
+    if (text === "") { return null; }
+    return first.inputMode === "numeric" && /^-?\d+$/.test(text) ? Number(text) : text;
+  }
+
+  function age(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    if (!m) { return null; }
+    var now = new Date(), years = now.getFullYear() - Number(m[1]);
+    if (now.getMonth() + 1 < Number(m[2]) || (now.getMonth() + 1 === Number(m[2]) && now.getDate() < Number(m[3]))) { years -= 1; }
+    return years;
+  }
+
+  function answered(v) { return !(v === null || v === "" || (Array.isArray(v) && v.length === 0)); }
+
+  function test(c, value, lookup) {
+    if ("q" in c) { return test(c.c, lookup(c.q), lookup); }
+    if ("all" in c) { return c.all.every(function (p) { return test(p, value, lookup); }); }
+    if ("any" in c) { return c.any.some(function (p) { return test(p, value, lookup); }); }
+    if ("not" in c) { return !test(c.not, value, lookup); }
+    if ("answered" in c) { return answered(value) === c.answered; }
+    if (value === null) { return false; }
+    if ("eq" in c) { return Array.isArray(value) ? value.indexOf(c.eq) >= 0 : value === c.eq; }
+    if ("in" in c) {
+      return Array.isArray(value) ? value.some(function (v) { return c.in.indexOf(v) >= 0; }) : c.in.indexOf(value) >= 0;
+    }
+    if ("gte" in c) { return !Array.isArray(value) && value >= c.gte; }
+    if ("lte" in c) { return !Array.isArray(value) && value <= c.lte; }
+    return true;
+  }
+
+  function update(form) {
+    var known = JSON.parse(form.getAttribute("data-known") || "{}");
+    var derived = JSON.parse(form.getAttribute("data-derived") || "{}");
+    var lookup = function (name) { return answerOf(form, name, known, derived); };
+    form.querySelectorAll("[data-show-if]").forEach(function (el) {
+      var shown = test(JSON.parse(el.getAttribute("data-show-if")), null, lookup);
+      el.hidden = !shown;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-known]").forEach(function (form) {
+      update(form);
+      form.addEventListener("change", function () { update(form); });
+      form.addEventListener("input", function () { update(form); });
+    });
+    document.querySelectorAll("button[data-once]").forEach(function (button) {
+      button.form.addEventListener("submit", function () {
+        window.setTimeout(function () { button.disabled = true; }, 0);
+      });
+    });
+  });
+})();
