@@ -8,6 +8,7 @@ from collections import Counter
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from . import db, rules
 from .questionnaire import LEVELS, Definition, QuestionnaireError, load
@@ -26,6 +27,7 @@ def current_definition() -> Definition:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create the database tables (safe to run again)."""
     db.get_db().create_all()
@@ -33,6 +35,7 @@ def init_db_command() -> None:
 
 
 @click.command("check-questions")
+@with_appcontext
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 def check_questions_command(path: str | None) -> None:
     """Validate a questionnaire file, run its test cases and print a summary."""
@@ -78,6 +81,7 @@ def summary(defn: Definition, path: str) -> str:
 
 
 @click.command("evaluate")
+@with_appcontext
 @click.argument("answers_file", type=click.File("r"))
 @click.option("--today", help="Evaluate as on this date (YYYY-MM-DD); default today.")
 def evaluate_command(answers_file, today: str | None) -> None:
