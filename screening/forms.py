@@ -16,7 +16,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
-from wtforms.fields import BooleanField, EmailField, TelField
+from wtforms.fields import BooleanField, EmailField, SelectChoice, TelField
 
 from .questionnaire import AnswerError, Definition, Question, Section
 
@@ -91,12 +91,17 @@ class FieldType:
     prompt: str = "Answer the question"
 
 
+def _options(q: Question) -> list[SelectChoice]:
+    """The question's options as WTForms declares them (tuples are deprecated in WTForms 3.3)."""
+    return [SelectChoice(value, label) for value, label in q.choices]
+
+
 def _radios(q: Question) -> Field:
-    return RadioField(q.text, choices=q.choices, validate_choice=False)
+    return RadioField(q.text, choices=_options(q), validate_choice=False)
 
 
 def _checkboxes(q: Question) -> Field:
-    return SelectMultipleField(q.text, choices=q.choices, validate_choice=False)
+    return SelectMultipleField(q.text, choices=_options(q), validate_choice=False)
 
 
 FIELD_TYPES: dict[str, FieldType] = {

@@ -57,12 +57,11 @@ def db_url(app) -> str:
 @pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="SQLite settings; this run uses PostgreSQL")
 def test_sqlite_runs_in_wal_with_full_sync_and_foreign_keys(app):
     """Every connection is tuned for safe concurrent writes."""
-    with app.app_context():
-        with db.get_db().engine.connect() as conn:
-            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
-            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
+    with app.app_context(), db.get_db().engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
 
 
 @pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="SQLite settings; this run uses PostgreSQL")

@@ -61,7 +61,9 @@ def test_check_questions_lists_every_error(runner, tmp_path):
 def test_check_questions_fails_a_wrong_case(runner, tmp_path):
     """A case whose expectation is wrong fails, saying what fired instead."""
     path = tmp_path / "wrong.yaml"
-    path.write_text(Path(SMALL).read_text().replace("outcome: not_suitable\n    flags: [ill]", "outcome: review\n    flags: [ill]"))
+    path.write_text(
+        Path(SMALL).read_text().replace("outcome: not_suitable\n    flags: [ill]", "outcome: review\n    flags: [ill]")
+    )
     result = runner.invoke(args=["check-questions", str(path)])
     assert result.exit_code == 1
     assert "FAILED case 'a cold is not suitable'" in result.output

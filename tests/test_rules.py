@@ -78,9 +78,7 @@ def test_condition_syntax_errors_point_inside(raw, path, words):
 def test_conditions_serialise_for_the_browser():
     """The JSON form keeps the structure the page script evaluates."""
     c = cond.parse_named_condition({"all": [{"sex": {"not": "male"}}, {"pain": {"gte": 3}}]})
-    assert c.to_json() == {
-        "all": [{"q": "sex", "c": {"not": {"eq": "male"}}}, {"q": "pain", "c": {"gte": 3}}]
-    }
+    assert c.to_json() == {"all": [{"q": "sex", "c": {"not": {"eq": "male"}}}, {"q": "pain", "c": {"gte": 3}}]}
 
 
 @pytest.mark.parametrize(

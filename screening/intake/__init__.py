@@ -45,7 +45,9 @@ def start() -> str:
     defn = definition()
     draft = drafts.current_draft()
     resumable = draft is not None and draft.submission_id is None and bool(draft.answers)
-    return render_template("intake/start.html", defn=defn, resumable=resumable, first=defn.sections[0])
+    return render_template(
+        "intake/start.html", defn=defn, resumable=resumable, first=defn.sections[0], form=SubmitForm()
+    )
 
 
 @bp.post("/intake/restart")

@@ -1,0 +1,899 @@
+"""The patient's journey through the intake pages, on the real database.
+
+Every test drives the app the way a browser would (GET a page, POST its form with the
+page's CSRF token, follow the redirect) and checks what the patient would see, and what
+the clinic would receive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import time
+
+import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from screening import db
+from screening.models import Draft, Submission
+
+from .conftest import Patient, errors_on, make_app
+
+TODAY = dt.date.today()
+# 40 in the year the tests run: an age that raises no flag (notes start at 50 and under 20).
+DATE_OF_BIRTH = f"{TODAY.year - 40}-03-27"
+REFERENCE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+
+# The default questionnaire's pages, in order, each with a complete "all clear" answer set
+# (the values of the embedded `all clear` case in questions.yaml, as a browser posts them).
+ALL_CLEAR: dict[str, dict[str, str]] = {
+    "warning_signs": {
+        "saddle_numbness": "no",
+        "bladder_bowel_change": "no",
+        "sexual_function_change": "no",
+        "both_legs_symptoms": "no",
+        "leg_weakness_worsening": "no",
+        "chest_pain": "no",
+        "major_trauma": "no",
+    },
+    "your_back_pain": {
+        "fever_or_unwell": "no",
+        "weight_loss": "no",
+        "night_pain": "no",
+        "back_lump_or_shape_change": "no",
+        "cancer_history": "no",
+        "minor_injury_sudden_pain": "no",
+        "osteoporosis_or_steroids": "no",
+        "pain_getting_worse": "no",
+        "iv_drug_use": "no",
+        "inflammatory_back_pain": "no",
+        "pain_duration": "weeks_6_to_12",
+        "pain_now": "5",
+    },
+    "about_you": {
+        "full_name": "Sam Taylor",
+        "date_of_birth": DATE_OF_BIRTH,
+        "phone": "07700 900982",
+        "email": "sam.taylor@example.com",
+        "sex": "female",
+        "first_acupuncture": "no",
+    },
+    "your_health": {
+        "pregnant": "no",
+        "bleeding_disorder": "no",
+        "anticoagulant": "no",
+        "antiplatelet": "no",
+        "implanted_device": "no",
+        "epilepsy": "no",
+        "fainting_history": "no",
+        "diabetes": "no",
+        "poor_sensation_or_healing": "no",
+        "immune_weak": "no",
+        "lymphoedema_or_nodes_removed": "no",
+        "metal_allergy": "no",
+        "skin_problem_treatment_area": "no",
+        "heart_valve": "no",
+        "back_surgery_or_implant": "no",
+        "medicines": "Ibuprofen when needed",
+    },
+    "your_session": {
+        "previous_bad_reaction": "no",
+        "needle_fear": "ok",
+        "alcohol_or_drugs_today": "no",
+        "eaten_recently": "yes",
+        "driving_after": "no",
+        "understands_and_agrees": "yes",
+        "consent_to_store": "y",
+    },
+}
+SECTIONS = list(ALL_CLEAR)
+
+# The small test questionnaire (tests/data/small.yaml), all clear.
+SMALL_CLEAR: dict[str, dict[str, str]] = {
+    "first": {"numb": "no", "ill": "no", "had_cancer": "no"},
+    "second": {
+        "name": "Alex Smith",
+        "born": DATE_OF_BIRTH,
+        "sex": "female",
+        "pregnant": "no",
+        "pain": "3",
+        "phone": "07700 900982",
+        "agree": "y",
+    },
+}
+
+EMERGENCY = "Go to A&E now, or call 999."
+SAME_DAY = "Call your GP surgery and ask for an urgent appointment today."
+DO_NOT_WAIT = "Do not wait for your appointment"
+BEFORE_SESSION = "What happens at your session"  # a heading of information.before_session
+AFTERCARE = "After your acupuncture"  # a heading of information.aftercare
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def text_of(page) -> str:
+    """The visible text of a page (or HTML string): tags removed, whitespace collapsed."""
+    source = page if isinstance(page, str) else page.text
+    source = re.sub(r"<(script|style)\b.*?</\1>", " ", source, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", source)).split())
+
+
+def title_of(page) -> str:
+    """The page's <title>."""
+    match = re.search(r"<title>(.*?)</title>", page.text, re.S)
+    assert match, "page has no title"
+    return " ".join(html.unescape(match.group(1)).split())
+
+
+def urgent_advice_on(page) -> str | None:
+    """The text of the urgent advice panel, or None when the page has none."""
+    match = re.search(r'class="urgent-advice">(.*?)</(?:p|div)>', page.text, re.S)
+    return text_of(match.group(1)) if match else None
+
+
+def checked(page, name: str) -> list[str]:
+    """The values of the radios or checkboxes called `name` that are ticked."""
+    values = []
+    for tag in re.findall(r"<input\b[^>]*>", page.text):
+        if f'name="{name}"' in tag and re.search(r"\schecked\b", tag):
+            values.append(re.search(r'value="([^"]*)"', tag).group(1))
+    return values
+
+
+def value_of(page, name: str) -> str | None:
+    """The value a text-like input called `name` is filled with."""
+    for tag in re.findall(r"<input\b[^>]*>", page.text):
+        if f'name="{name}"' in tag:
+            match = re.search(r'value="([^"]*)"', tag)
+            return html.unescape(match.group(1)) if match else None
+    return None
+
+
+def field_error(page, qid: str) -> str | None:
+    """The error message shown beside question `qid`, if any."""
+    match = re.search(rf'<p class="field-error" id="{qid}-error">(.*?)</p>', page.text, re.S)
+    return text_of(match.group(1)).removeprefix("Error:").strip() if match else None
+
+
+def summary_rows(page) -> dict[str, str]:
+    """The check page's answers: label -> answer as shown."""
+    rows = re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", page.text, re.S)
+    return {text_of(label): text_of(value) for label, value in rows}
+
+
+def location(response) -> str:
+    """Where a redirect goes (path and query)."""
+    assert response.status_code in (302, 303), (response.status_code, response.text[:500])
+    return response.headers["Location"]
+
+
+def submissions(app) -> list[Submission]:
+    """Every submission in the database."""
+    with app.app_context(), db.get_db().sessions() as s:
+        return list(s.scalars(select(Submission)).all())
+
+
+def drafts(app) -> list[Draft]:
+    """Every draft in the database."""
+    with app.app_context(), db.get_db().sessions() as s:
+        return list(s.scalars(select(Draft)).all())
+
+
+def saved_answers(app) -> dict:
+    """The answers of the one draft in the database ({} when there is none)."""
+    found = drafts(app)
+    assert len(found) <= 1, "more than one draft for one patient"
+    return found[0].answers if found else {}
+
+
+def fill_in(patient: Patient, pages: dict[str, dict[str, str]] = ALL_CLEAR, **changes: dict[str, str]) -> None:
+    """Answer every page in order, with `changes` per page, checking each leads to the next."""
+    ids = list(pages)
+    for i, section_id in enumerate(ids):
+        answers = pages[section_id] | changes.get(section_id, {})
+        response = patient.answer(section_id, answers)
+        expected = f"/intake/{ids[i + 1]}" if i + 1 < len(ids) else "/intake/check"
+        assert location(response) == expected, f"after {section_id}"
+
+
+def submit_and_show(patient: Patient):
+    """Press Send on the check page and follow to the outcome page."""
+    response = patient.submit()
+    assert location(response) == "/intake/done"
+    done = patient.get("/intake/done")
+    assert done.status_code == 200
+    return done
+
+
+def expired_token(app, patient: Patient, seconds_ago: int = 7200) -> str:
+    """A correctly signed CSRF token for this browser's session, but issued long ago."""
+    with patient.client.session_transaction() as sess:
+        raw = sess["csrf_token"]
+
+    class PastSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - seconds_ago
+
+    serializer = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token", signer=PastSigner)
+    return serializer.dumps(raw)
+
+
+@pytest.fixture
+def csrf_app(tmp_path):
+    """The default questionnaire with CSRF protection explicitly on."""
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+    yield app
+    app.extensions["screening.db"].engine.dispose()
+
+
+# --- 1. the whole journey, once per outcome ----------------------------------------------
+
+
+def test_all_clear_is_suitable_with_what_to_expect_and_aftercare(app, client):
+    """All clear on every page: suitable, reference shown, before-session and aftercare advice."""
+    fill_in(client)
+    check = client.get("/intake/check")
+    assert check.status_code == 200
+    assert "Send my answers" in check.text
+    assert "Not answered yet" not in check.text
+
+    done = submit_and_show(client)
+    page = text_of(done)
+    assert "You are ready for your session" in page
+    assert BEFORE_SESSION in page
+    assert "Before you come" in page
+    assert AFTERCARE in page
+    assert "Call 999 or go to A&E if" in page  # the aftercare's own "when to get help"
+    assert urgent_advice_on(done) is None
+
+    [row] = submissions(app)
+    assert row.outcome == "suitable"
+    assert row.flags == []
+    assert row.urgent_advice is None
+    assert REFERENCE.fullmatch(row.reference)
+    assert f"Your reference: {row.reference}" in page
+    expected = {qid: value for answers in ALL_CLEAR.values() for qid, value in answers.items()}
+    expected |= {"pain_now": 5, "consent_to_store": "yes"}
+    assert row.answers == expected
+
+
+def test_saddle_numbness_is_urgent_with_emergency_advice(app, client):
+    """An emergency red flag: the done page says call 999 now and not to wait for the appointment."""
+    fill_in(client, warning_signs={"saddle_numbness": "yes"})
+    done = submit_and_show(client)
+    page = text_of(done)
+
+    assert urgent_advice_on(done) == EMERGENCY
+    assert "Please get medical help now" in page
+    assert DO_NOT_WAIT in page
+    assert "Numbness between the legs" in page  # what in their answers caused it
+    assert BEFORE_SESSION not in page  # no "what to expect at needling" for someone sent to A&E
+
+    [row] = submissions(app)
+    assert row.outcome == "urgent"
+    assert row.urgent_advice == "emergency"
+    assert [f["id"] for f in row.flags] == ["saddle_numbness"]
+    assert row.flags[0]["level"] == "urgent"
+    assert f"Your reference: {row.reference}" in page
+    assert REFERENCE.fullmatch(row.reference)
+
+
+def test_metal_allergy_is_not_suitable(app, client):
+    """A contraindication: told not to come for needling today, and that the clinic will call."""
+    fill_in(client, your_health={"metal_allergy": "yes"})
+    done = submit_and_show(client)
+    page = text_of(done)
+
+    assert "Please do not come for acupuncture today" in page
+    assert "Someone from the clinic will contact you" in page
+    assert urgent_advice_on(done) is None
+
+    [row] = submissions(app)
+    assert row.outcome == "not_suitable"
+    assert [(f["id"], f["level"]) for f in row.flags] == [("metal_allergy", "contraindication")]
+    assert row.answers["metal_allergy"] == "yes"
+    assert f"Your reference: {row.reference}" in page
+    assert REFERENCE.fullmatch(row.reference)
+
+
+def test_anticoagulant_is_review(app, client):
+    """A precaution: come as planned, the physio talks it through first; info and aftercare shown."""
+    fill_in(client, your_health={"anticoagulant": "yes"})
+    done = submit_and_show(client)
+    page = text_of(done)
+
+    assert "Your physio will talk with you first" in page
+    assert "Please come to your appointment as planned" in page
+    assert BEFORE_SESSION in page
+    assert AFTERCARE in page
+    assert urgent_advice_on(done) is None
+
+    [row] = submissions(app)
+    assert row.outcome == "review"
+    assert [(f["id"], f["level"]) for f in row.flags] == [("anticoagulant", "precaution")]
+    assert f"Your reference: {row.reference}" in page
+    assert REFERENCE.fullmatch(row.reference)
+
+
+def test_submitted_draft_keeps_no_copy_of_the_answers(app, client):
+    """After sending, the answers live only in the submission, and the draft points at it."""
+    fill_in(client)
+    submit_and_show(client)
+    [row] = submissions(app)
+    [draft] = drafts(app)
+    assert draft.submission_id == row.id
+    assert draft.answers == {}
+
+
+# --- 2. progress and titles --------------------------------------------------------------
+
+
+def test_second_page_shows_step_2_of_5(client):
+    """The progress line and the page title both say which step this is."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    page = client.get("/intake/your_back_pain")
+    assert page.status_code == 200
+    assert "Step 2 of 5" in text_of(page)
+    assert "Step 2 of 5" in title_of(page)
+    assert title_of(page).startswith("Your back pain")
+    assert not title_of(page).startswith("Error:")
+
+
+def test_last_page_is_step_5_of_5(client):
+    """The last page says it is the last step."""
+    page = client.get("/intake/your_session")
+    assert "Step 5 of 5" in title_of(page)
+
+
+def test_error_page_title_starts_with_error(client):
+    """A page sent back with problems says so first in its title (read out by screen readers)."""
+    page = client.answer("warning_signs", {})
+    assert page.status_code == 400
+    assert title_of(page).startswith("Error: Warning signs")
+    assert "Step 1 of 5" in title_of(page)
+
+
+# --- 3. validation -----------------------------------------------------------------------
+
+
+def test_missing_answers_are_listed_and_shown_beside_each_question(app, client):
+    """Nothing answered: a 400 with an error summary linking to every question, and each error again beside it."""
+    page = client.answer("warning_signs", {})
+    assert page.status_code == 400
+    assert "There is a problem" in page.text
+    qids = list(ALL_CLEAR["warning_signs"])
+    assert errors_on(page) == qids
+    for qid in qids:
+        assert f'href="#{qid}"' in page.text
+        assert f'id="{qid}"' in page.text  # the link lands on the first option
+        assert field_error(page, qid), f"no error beside {qid}"
+    assert field_error(page, "saddle_numbness") == "Select yes or no: Numbness between the legs"
+    assert page.text.count("Select yes or no: Numbness between the legs") == 2
+    assert drafts(app) == []
+
+
+def test_partly_answered_page_keeps_answers_and_flags_only_the_missing(app, client):
+    """Only the unanswered questions are in error; the answers given are still ticked."""
+    answers = dict(ALL_CLEAR["warning_signs"])
+    del answers["chest_pain"]
+    page = client.answer("warning_signs", answers)
+    assert page.status_code == 400
+    assert errors_on(page) == ["chest_pain"]
+    assert checked(page, "saddle_numbness") == ["no"]
+    assert checked(page, "chest_pain") == []
+    assert drafts(app) == []
+
+
+def test_optional_question_may_be_left_blank(app, client):
+    """Email and medicines are optional: leaving them out is not an error."""
+    about = dict(ALL_CLEAR["about_you"], email="")
+    assert location(client.answer("about_you", about)) == "/intake/your_health"
+    assert "email" not in saved_answers(app)
+
+
+@pytest.mark.parametrize(
+    ("qid", "value", "message"),
+    [
+        ("date_of_birth", "31/02/2020", "Enter a real date"),
+        ("date_of_birth", "2020-02-31", "Enter a real date"),
+        ("date_of_birth", (TODAY + dt.timedelta(days=1)).isoformat(), "The date must be today or in the past"),
+        ("date_of_birth", "1899-12-31", "The date must be on or after 1900-01-01"),
+        ("sex", "alien", "Select one of the options"),
+        ("first_acupuncture", "maybe", "Select yes or no"),
+        ("full_name", "A" * 201, "Use 200 characters or fewer (you used 201)"),
+        ("phone", "call me", "Enter a phone number"),
+        ("email", "not-an-email", "Enter an email address like name@example.com"),
+    ],
+)
+def test_invalid_answer_is_refused_and_nothing_saved(app, client, qid, value, message):
+    """A value the question cannot take is refused with a message; nothing on the page is saved."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    before = saved_answers(app)
+
+    page = client.answer("about_you", ALL_CLEAR["about_you"] | {qid: value})
+    assert page.status_code == 400
+    assert errors_on(page) == [qid]
+    assert message in field_error(page, qid)
+    assert title_of(page).startswith("Error:")
+    assert saved_answers(app) == before
+    assert "full_name" not in saved_answers(app)
+
+
+def test_day_month_year_date_is_accepted(app, client):
+    """A date typed as day/month/year (no date picker) is understood."""
+    page = client.answer("about_you", ALL_CLEAR["about_you"] | {"date_of_birth": "27/3/1980"})
+    assert location(page) == "/intake/your_health"
+    assert saved_answers(app)["date_of_birth"] == "1980-03-27"
+
+
+def test_out_of_range_scale_value_is_refused(app, client):
+    """A forged pain score of 11 on a 0-10 scale is refused."""
+    page = client.answer("your_back_pain", ALL_CLEAR["your_back_pain"] | {"pain_now": "11"})
+    assert page.status_code == 400
+    assert errors_on(page) == ["pain_now"]
+    assert drafts(app) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("lots", "Enter a whole number"), ("7.5", "Enter a whole number"), ("25", "between 0 and 24")],
+)
+def test_number_question_refuses_non_numbers(small_app, small, value, message):
+    """A number question refuses words, fractions and numbers out of range, and saves nothing."""
+    small.answer("first", SMALL_CLEAR["first"])
+    before = saved_answers(small_app)
+    page = small.answer("second", SMALL_CLEAR["second"] | {"hours": value})
+    assert page.status_code == 400
+    assert errors_on(page) == ["hours"]
+    assert message in field_error(page, "hours")
+    assert value_of(page, "hours") == value  # what they typed is there to correct
+    assert saved_answers(small_app) == before
+
+
+def test_forged_multi_choice_value_is_refused(small_app, small):
+    """A checkbox value that is not one of the options is refused, and nothing is saved."""
+    small.answer("first", SMALL_CLEAR["first"])
+    before = saved_answers(small_app)
+    page = small.answer("second", SMALL_CLEAR["second"] | {"areas": ["back", "arms"]})
+    assert page.status_code == 400
+    assert errors_on(page) == ["areas"]
+    assert "Select from the options given" in field_error(page, "areas")
+    assert saved_answers(small_app) == before
+
+
+def test_unticked_consent_box_is_asked_for(app, client):
+    """Leaving the consent box unticked is an error beside the box, not a silent 'no'."""
+    answers = dict(ALL_CLEAR["your_session"])
+    del answers["consent_to_store"]
+    page = client.answer("your_session", answers)
+    assert page.status_code == 400
+    assert errors_on(page) == ["consent_to_store"]
+    assert field_error(page, "consent_to_store") == "Tick the box to agree: Agree to store answers"
+    assert checked(page, "needle_fear") == ["ok"]
+    assert drafts(app) == []
+
+
+def test_number_question_accepts_a_number(small_app, small):
+    """A whole number is stored as a number."""
+    small.answer("first", SMALL_CLEAR["first"])
+    assert location(small.answer("second", SMALL_CLEAR["second"] | {"hours": "7"})) == "/intake/check"
+    assert saved_answers(small_app)["hours"] == 7
+
+
+# --- 4. back and change ------------------------------------------------------------------
+
+
+def test_back_to_an_earlier_page_shows_the_saved_answers(client):
+    """Going back to page 1 after page 2 shows every answer still ticked."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"chest_pain": "yes"})
+    client.answer("your_back_pain", ALL_CLEAR["your_back_pain"])
+
+    page2 = client.get("/intake/about_you")
+    assert 'class="back-link" href="/intake/your_back_pain"' in page2.text
+
+    page1 = client.get("/intake/warning_signs")
+    assert checked(page1, "chest_pain") == ["yes"]
+    for qid in ALL_CLEAR["warning_signs"]:
+        if qid != "chest_pain":
+            assert checked(page1, qid) == ["no"], qid
+    back_pain = client.get("/intake/your_back_pain")
+    assert checked(back_pain, "pain_duration") == ["weeks_6_to_12"]
+    assert checked(back_pain, "pain_now") == ["5"]
+
+
+def test_text_answers_are_filled_in_again(client):
+    """Text, date, phone and consent answers come back on their pages too."""
+    fill_in(client)
+    about = client.get("/intake/about_you")
+    assert value_of(about, "full_name") == "Sam Taylor"
+    assert value_of(about, "date_of_birth") == DATE_OF_BIRTH
+    assert value_of(about, "phone") == "07700 900982"
+    health = client.get("/intake/your_health")
+    assert "Ibuprofen when needed</textarea>" in health.text
+    session = client.get("/intake/your_session")
+    assert checked(session, "consent_to_store") == ["y"]
+
+
+def test_check_page_lists_answers_with_change_links(client):
+    """Each answer is listed as the patient would say it, with a Change link to its page."""
+    fill_in(client)
+    check = client.get("/intake/check")
+    rows = summary_rows(check)
+    assert rows["Numbness between the legs"] == "No"
+    assert rows["How long you have had the pain"] == "6 to 12 weeks"
+    assert rows["Pain right now"] == "5 out of 10"
+    assert rows["Name"] == "Sam Taylor"
+    assert rows["Date of birth"] == f"27 March {TODAY.year - 40}"
+    assert rows["Agree to store answers"] == "Yes, I agree"
+    for section_id in SECTIONS:
+        assert f'href="/intake/{section_id}?change=1#' in check.text
+    assert 'href="/intake/warning_signs?change=1#saddle_numbness"' in check.text
+    assert 'class="back-link" href="/intake/your_session"' in check.text
+
+
+def test_change_from_check_page_returns_there_with_the_new_answer(app, client):
+    """Changing one answer goes back to the check page, which shows it; the others are unchanged."""
+    fill_in(client)
+    before = summary_rows(client.get("/intake/check"))
+
+    page = client.get("/intake/your_back_pain?change=1")
+    assert page.status_code == 200
+    assert "Save and go back to your answers" in page.text
+    assert 'class="back-link" href="/intake/check"' in page.text
+    assert checked(page, "pain_duration") == ["weeks_6_to_12"]
+
+    response = client.post(
+        "/intake/your_back_pain?change=1",
+        ALL_CLEAR["your_back_pain"] | {"pain_duration": "over_12_weeks"},
+        token=client.token("/intake/your_back_pain?change=1"),
+    )
+    assert location(response) == "/intake/check"
+
+    after = summary_rows(client.get("/intake/check"))
+    assert after["How long you have had the pain"] == "More than 12 weeks"
+    assert {k: v for k, v in after.items() if k != "How long you have had the pain"} == {
+        k: v for k, v in before.items() if k != "How long you have had the pain"
+    }
+    assert saved_answers(app)["pain_duration"] == "over_12_weeks"
+
+
+def test_follow_up_question_on_the_same_page_must_be_answered(app, client):
+    """A 'yes' that shows a follow-up on the same page asks for it before saving the change."""
+    fill_in(client)
+    url = "/intake/your_back_pain?change=1"
+    page = client.post(url, ALL_CLEAR["your_back_pain"] | {"cancer_history": "yes"}, token=client.token(url))
+    assert page.status_code == 400
+    assert errors_on(page) == ["cancer_back_pain_checked"]
+    assert checked(page, "cancer_history") == ["yes"]
+    assert saved_answers(app)["cancer_history"] == "no"
+
+    answers = ALL_CLEAR["your_back_pain"] | {"cancer_history": "yes", "cancer_back_pain_checked": "yes"}
+    assert location(client.post(url, answers, token=client.token(url))) == "/intake/check"
+    assert summary_rows(client.get("/intake/check"))["Doctor checked pain since cancer"] == "Yes"
+
+
+# --- 5. hidden answers are dropped -------------------------------------------------------
+
+
+def test_hidden_answers_are_not_stored_small(small_app, small):
+    """Answers to questions that were not shown (a man's pregnancy, a follow-up to 'no') are dropped."""
+    fill_in(
+        small,
+        SMALL_CLEAR,
+        first={"had_cancer": "no", "cancer_checked": "no"},
+        second={"sex": "male", "pregnant": "yes"},
+    )
+    check = small.get("/intake/check")
+    assert "Are you pregnant?" not in text_of(check)
+    assert "Has a doctor checked it?" not in text_of(check)
+    done = submit_and_show(small)
+    assert "You are ready" in text_of(done)
+
+    [row] = submissions(small_app)
+    assert row.answers["sex"] == "male"
+    assert row.answers["had_cancer"] == "no"
+    assert "pregnant" not in row.answers
+    assert "cancer_checked" not in row.answers
+    assert row.flags == []  # no pregnancy precaution for an answer that was never asked
+    assert row.outcome == "suitable"
+
+
+def test_changing_sex_to_male_drops_the_pregnancy_answer(app, client):
+    """Female with 'pregnant: yes', then changed to male on the check page: the pregnancy answer goes."""
+    fill_in(client, your_health={"pregnant": "yes"})
+    assert summary_rows(client.get("/intake/check"))["Pregnant"] == "Yes"
+
+    response = client.post(
+        "/intake/about_you?change=1",
+        ALL_CLEAR["about_you"] | {"sex": "male"},
+        token=client.token("/intake/about_you?change=1"),
+    )
+    assert location(response) == "/intake/check"
+    rows = summary_rows(client.get("/intake/check"))
+    assert rows["Sex"] == "Male"
+    assert "Pregnant" not in rows
+    assert "pregnant" not in saved_answers(app)
+
+    submit_and_show(client)
+    [row] = submissions(app)
+    assert "pregnant" not in row.answers
+    assert row.outcome == "suitable"
+    assert row.flags == []
+
+
+def test_pregnancy_is_asked_again_when_sex_changes_back(client):
+    """Changed to male, then back to female: the pregnancy question must be answered again."""
+    fill_in(client, your_health={"pregnant": "yes"})
+    for sex in ("male", "female"):
+        response = client.post(
+            "/intake/about_you?change=1",
+            ALL_CLEAR["about_you"] | {"sex": sex},
+            token=client.token("/intake/about_you?change=1"),
+        )
+    assert location(response) == "/intake/your_health?change=1"
+    check = client.get("/intake/check")
+    assert summary_rows(check)["Pregnant"] == "Not answered yet"
+    assert "Send my answers" not in check.text
+
+
+# --- 6. an expired CSRF token costs nothing ----------------------------------------------
+
+
+def test_expired_token_on_a_page_keeps_the_answers(csrf_app):
+    """A page sent after the token expired is shown again with the answers filled in; the retry saves."""
+    patient = Patient(csrf_app.test_client())
+    patient.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    patient.get("/intake/your_back_pain")
+    answers = ALL_CLEAR["your_back_pain"] | {"pain_duration": "over_12_weeks", "pain_now": "7"}
+
+    page = patient.post("/intake/your_back_pain", answers, token=expired_token(csrf_app, patient))
+    assert page.status_code == 400
+    assert "Something went wrong with that request" not in page.text  # not the bare error page
+    assert "Your answers are still here" in text_of(page)
+    assert title_of(page).startswith("Error: Your back pain")
+    assert checked(page, "pain_duration") == ["over_12_weeks"]
+    assert checked(page, "pain_now") == ["7"]
+    assert checked(page, "night_pain") == ["no"]
+    assert "pain_duration" not in saved_answers(csrf_app)
+    assert "saddle_numbness" in saved_answers(csrf_app)  # the earlier page is safe
+
+    fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    retry = patient.post("/intake/your_back_pain", answers, token=fresh)
+    assert location(retry) == "/intake/about_you"
+    assert saved_answers(csrf_app)["pain_duration"] == "over_12_weeks"
+    assert saved_answers(csrf_app)["pain_now"] == 7
+
+
+def test_forged_token_is_refused_and_nothing_saved(csrf_app):
+    """A post without a genuine token (another site's form) saves nothing."""
+    patient = Patient(csrf_app.test_client())
+    patient.get("/intake/warning_signs")
+    page = patient.post("/intake/warning_signs", ALL_CLEAR["warning_signs"], token="not-a-token")
+    assert page.status_code == 400
+    assert drafts(csrf_app) == []
+
+
+def test_expired_token_on_send_keeps_the_answers(csrf_app):
+    """Send with an expired token goes back to the check page with a message; the retry sends once."""
+    patient = Patient(csrf_app.test_client())
+    fill_in(patient)
+    before = summary_rows(patient.get("/intake/check"))
+
+    response = patient.post("/intake/submit", token=expired_token(csrf_app, patient))
+    assert location(response) == "/intake/check"
+    assert submissions(csrf_app) == []
+
+    check = patient.get("/intake/check")
+    assert check.status_code == 200
+    assert "your answers were not sent yet" in text_of(check)
+    assert summary_rows(check) == before
+    assert len(before) >= sum(len(a) for a in ALL_CLEAR.values())
+
+    done = submit_and_show(patient)
+    [row] = submissions(csrf_app)
+    assert row.outcome == "suitable"
+    assert f"Your reference: {row.reference}" in text_of(done)
+
+
+# --- 7. submitting twice -----------------------------------------------------------------
+
+
+def test_double_submit_makes_one_submission(app, client):
+    """Pressing Send twice records one submission, and both land on the same reference."""
+    fill_in(client)
+    token = client.token("/intake/check")
+    first = client.post("/intake/submit", token=token)
+    second = client.post("/intake/submit", token=token)
+    assert location(first) == location(second) == "/intake/done"
+    [row] = submissions(app)
+    done = client.get("/intake/done")
+    assert f"Your reference: {row.reference}" in text_of(done)
+
+
+def test_back_then_send_again_shows_the_same_outcome(app, client):
+    """Back to the check page after sending, then Send again: still one submission, same done page."""
+    fill_in(client, your_health={"anticoagulant": "yes"})
+    token = client.token("/intake/check")
+    done = submit_and_show(client)
+    [row] = submissions(app)
+
+    assert location(client.get("/intake/check")) == "/intake/done"
+    again = client.post("/intake/submit", token=token)
+    assert location(again) == "/intake/done"
+    assert client.get("/intake/done").text == done.text
+    assert [s.reference for s in submissions(app)] == [row.reference]
+
+
+def test_page_posted_after_sending_goes_to_the_outcome(app, client):
+    """A page posted after sending (an old tab) shows the outcome and starts no new draft."""
+    fill_in(client)
+    token = client.token("/intake/warning_signs")
+    submit_and_show(client)
+    [draft] = drafts(app)
+
+    response = client.post("/intake/warning_signs", ALL_CLEAR["warning_signs"], token=token)
+    assert location(response) == "/intake/done"
+    assert location(client.get("/intake/your_back_pain")) == "/intake/done"
+    assert [d.token for d in drafts(app)] == [draft.token]
+    assert drafts(app)[0].answers == {}
+    assert len(submissions(app)) == 1
+
+
+def test_send_with_unanswered_questions_goes_to_them(app, client):
+    """Send before every page is done goes to the first missing question instead of recording."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    response = client.post("/intake/submit", token=client.token("/intake/warning_signs"))
+    assert location(response) == "/intake/your_back_pain?change=1"
+    assert submissions(app) == []
+    assert "Please answer the questions that are still missing" in text_of(client.get("/intake/your_back_pain"))
+
+
+# --- 8. urgent advice at once ------------------------------------------------------------
+
+
+def test_urgent_answer_on_page_1_warns_on_page_2(client):
+    """An emergency answer on page 1 shows the emergency advice at once on page 2."""
+    first = client.get("/intake/warning_signs")
+    assert urgent_advice_on(first) is None
+    response = client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    assert location(response) == "/intake/your_back_pain"
+
+    page = client.get("/intake/your_back_pain")
+    assert urgent_advice_on(page) == EMERGENCY
+    assert "Do not wait for your appointment, and do not finish this form first" in text_of(page)
+    assert urgent_advice_on(client.get("/intake/check")) == EMERGENCY
+
+
+def test_same_day_answer_warns_with_same_day_advice(client):
+    """A same-day red flag shows the GP/111 advice, not the 999 advice."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    client.answer("your_back_pain", ALL_CLEAR["your_back_pain"] | {"weight_loss": "yes"})
+    page = client.get("/intake/about_you")
+    assert urgent_advice_on(page).startswith(SAME_DAY)
+
+
+def test_no_warning_without_red_flags(client):
+    """Answering no everywhere shows no urgent panel."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    page = client.get("/intake/your_back_pain")
+    assert urgent_advice_on(page) is None
+    assert "urgent-panel" not in page.text
+
+
+# --- 9. the other pages ------------------------------------------------------------------
+
+
+def test_start_page(client):
+    """The start page says what this is, how long it takes, the privacy notice, and starts."""
+    page = client.get("/")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "Before your acupuncture session" in text
+    assert "It takes about 5 minutes" in text
+    assert "Your privacy" in text
+    assert "Only the clinic's physiotherapists can see your answers" in text
+    assert 'href="/intake/warning_signs"' in page.text
+
+
+def test_before_your_session_page_with_faq(client):
+    """The before-your-session page shows the information and the common questions."""
+    page = client.get("/info/before-your-session")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert BEFORE_SESSION in text
+    assert "Common questions" in text
+    assert "Is it painful?" in text
+    assert "Can I say no, or stop?" in text
+
+
+def test_aftercare_page(client):
+    """The aftercare page shows what is normal and when to get help."""
+    page = client.get("/info/aftercare")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert AFTERCARE in text
+    assert "Call 999 or go to A&E if" in text
+
+
+def test_done_without_a_submission_goes_to_start(client):
+    """The outcome page with nothing sent in this browser goes back to the start."""
+    assert location(client.get("/intake/done")) == "/"
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    assert location(client.get("/intake/done")) == "/"
+
+
+def test_outcome_is_for_this_browser_only(app, client):
+    """Another browser cannot see someone else's outcome page."""
+    fill_in(client)
+    submit_and_show(client)
+    other = Patient(app.test_client())
+    assert location(other.get("/intake/done")) == "/"
+
+
+def test_check_without_answers_goes_to_start(client):
+    """The check page with no answers yet goes to the start page with a message."""
+    assert location(client.get("/intake/check")) == "/"
+    assert "Please answer the questions first" in text_of(client.get("/"))
+
+
+def test_unknown_page_is_404_in_the_apps_look(client):
+    """A mistyped page is a 404 with the app's header, footer and a way back."""
+    page = client.get("/intake/nosuchpage")
+    assert page.status_code == 404
+    text = text_of(page)
+    assert "Page not found" in text
+    assert 'class="site-header"' in page.text
+    assert "Go to the start page" in text
+    assert "Traceback" not in page.text
+
+
+@pytest.mark.parametrize("url", ["/", "/intake/warning_signs", "/intake/check", "/intake/done"])
+def test_intake_pages_are_not_cached(client, url):
+    """Patients' pages (answers, outcomes) tell browsers and proxies not to store them."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    response = client.get(url)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_error_and_done_responses_are_not_cached(client):
+    """A page sent back with errors, and the outcome page, are not stored either."""
+    assert client.answer("warning_signs", {}).headers["Cache-Control"] == "no-store"
+    fill_in(client)
+    assert submit_and_show(client).headers["Cache-Control"] == "no-store"
+
+
+# --- 10. start again ---------------------------------------------------------------------
+
+
+def test_start_again_deletes_the_answers(app, client):
+    """'Delete my answers and start again' removes the draft; the pages are blank again."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"chest_pain": "yes"})
+    client.answer("your_back_pain", ALL_CLEAR["your_back_pain"])
+    start = client.get("/")
+    assert start.status_code == 200
+    assert "Continue where you left off" in start.text
+    assert "Delete my answers and start again" in start.text
+    assert len(drafts(app)) == 1
+
+    response = client.post("/intake/restart", token=client.token("/"))
+    assert location(response) == "/"
+    assert drafts(app) == []
+    start = client.get("/")
+    assert "Your earlier answers have been deleted" in text_of(start)
+    assert "Continue where you left off" not in start.text
+    page1 = client.get("/intake/warning_signs")
+    assert checked(page1, "chest_pain") == []
+    assert urgent_advice_on(page1) is None
+    assert location(client.get("/intake/check")) == "/"
+
+
+def test_start_again_without_a_valid_token_deletes_nothing(app, client):
+    """A forged 'start again' post (no genuine token) does not delete the patient's answers."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    response = client.post("/intake/restart", token="forged")
+    assert location(response) == "/"
+    assert len(drafts(app)) == 1
+    assert saved_answers(app)["saddle_numbness"] == "no"
