@@ -10,7 +10,7 @@ from typing import Any
 import click
 from flask import Flask, render_template
 
-from . import cli, db
+from . import auth, cli, db, intake, review
 from .config import ROOT, Defaults, secret_key_from_instance
 from .markup import markdown_lite
 from .questionnaire import Definition, QuestionnaireError, load
@@ -30,10 +30,12 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     configure(app, config)
     db.init_app(app)
     load_questionnaire(app)
+    auth.init_app(app)
     register_blueprints(app)
     register_error_pages(app)
     app.jinja_env.filters["markdown"] = markdown_lite
     cli.init_app(app)
+    auth.announce_setup(app)
     return app
 
 
@@ -77,12 +79,11 @@ def _cli_command() -> str | None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """The patient's pages and the public information pages."""
-    from .intake import bp as intake_bp
-    from .intake import info_bp
-
-    app.register_blueprint(intake_bp)
-    app.register_blueprint(info_bp)
+    """The patient's pages, the information pages and the clinicians' pages."""
+    app.register_blueprint(intake.bp)
+    app.register_blueprint(intake.info_bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(review.setup_bp)
 
 
 def register_error_pages(app: Flask) -> None:
@@ -93,6 +94,7 @@ def register_error_pages(app: Flask) -> None:
         404: ("Page not found", "Check the web address, or start from the first page."),
         405: ("That did not work", "Please go back and try again."),
         413: ("That was too much to send", "Please shorten your answers and try again."),
+        429: ("Too many attempts", "Please wait 15 minutes, then try again."),
         500: ("Sorry, something went wrong", "Your saved answers are safe. Please try again in a minute."),
     }
     for code, (title, text) in messages.items():

@@ -9,8 +9,10 @@ from collections import Counter
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
-from . import db, rules
+from . import audit, auth, db, rules
+from .models import User
 from .questionnaire import LEVELS, Definition, QuestionnaireError, load
 
 
@@ -19,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(check_questions_command)
     app.cli.add_command(evaluate_command)
+    app.cli.add_command(create_user_command)
 
 
 def current_definition() -> Definition:
@@ -111,3 +114,32 @@ def evaluate_command(answers_file, today: str | None) -> None:
     if result.dropped:
         output["dropped"] = result.dropped
     click.echo(json.dumps(output, indent=2, ensure_ascii=False))
+
+
+@click.command("create-user")
+@click.option("--email", prompt="Email address", help="The address the person signs in with.")
+@click.option("--name", prompt="Full name", help="Shown on reviews and in the audit log.")
+@click.option("--role", type=click.Choice(["clinician", "admin"]), default="clinician", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@with_appcontext
+def create_user_command(email: str, name: str, role: str, password_stdin: bool) -> None:
+    """Create a clinician's or admin's account."""
+    email = auth.normalise_email(email)
+    if "@" not in email:
+        raise click.BadParameter(f"{email!r} is not an email address", param_hint="--email")
+    if db.session().scalars(select(User).where(User.email == email)).first() is not None:
+        raise click.ClickException(f"an account for {email} already exists")
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\n")
+    else:
+        password = click.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True)
+    problem = auth.password_problem(password, email, name)
+    if problem:
+        raise click.ClickException(f"password refused: {problem}")
+    with db.get_db().transaction() as s:
+        user = User(email=email, name=name.strip(), password_hash=auth.hash_password(password), role=role)
+        s.add(user)
+        s.flush()
+        audit.record(s, "account_created", target=user, actor="command line", detail={"role": role})
+    auth.finish_setup()
+    click.echo(f"Created {role} account for {email}.")

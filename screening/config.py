@@ -25,6 +25,17 @@ class Defaults:
     QUESTIONS_PATH = str(ROOT / "questions.yaml")
     # How long a patient's unfinished answers are kept after their last change.
     DRAFT_LIFETIME_HOURS = 24
+    # The question whose answer is the patient's name in the clinicians' queue.
+    PATIENT_NAME_QUESTION = "full_name"
+    # Clinicians' sessions end after this long idle, and after this long in all.
+    IDLE_TIMEOUT_MINUTES = 30
+    ABSOLUTE_TIMEOUT_HOURS = 12
+    # Submissions older than this are deleted by `flask purge` (None: keep until purged by hand).
+    RETENTION_DAYS: int | None = None
+    # Sign-in attempts: per account and per address (Flask-Limiter syntax).
+    LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_ADDRESS = "30 per 15 minutes"
+    RATELIMIT_STORAGE_URI = "memory://"
     # Seconds a writer waits for SQLite's lock before giving up.
     SQLITE_BUSY_TIMEOUT = 30
     # CSRF tokens expire after an hour; an expired one never costs the patient answers.

@@ -6,9 +6,9 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -87,9 +87,107 @@ class Submission(Base):
     outcome_rank: Mapped[int]
     urgent_advice: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    review_state: Mapped[str] = mapped_column(String(16), default="new")
+    # Who the patient is, copied from the answers for the queue and its name filter.
+    patient_name: Mapped[str | None] = mapped_column(String(200))
+    name_key: Mapped[str | None] = mapped_column(String(200))  # lower-cased, for prefix search
+    # The latest review, denormalised for the queue; the full history is in `reviews`.
+    review_state: Mapped[str] = mapped_column(String(16), default="new")  # new | reviewed | erased
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    review_outcome: Mapped[str | None] = mapped_column(String(16))
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_submissions_queue", "outcome_rank", "created_at", "id"),)
+    reviews: Mapped[list[Review]] = relationship(
+        back_populates="submission", order_by="Review.at", cascade="all, delete-orphan", passive_deletes=True
+    )
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+
+    __table_args__ = (
+        # The triage queue: urgent first, newest first; keyset paging walks this index.
+        Index("ix_submissions_queue", "outcome_rank", "created_at", "id"),
+        Index("ix_submissions_state_queue", "review_state", "outcome_rank", "created_at", "id"),
+        Index("ix_submissions_created", "created_at"),
+        Index("ix_submissions_name", "name_key"),
+    )
+
+
+# Review outcomes a clinician can record, in the order offered.
+REVIEW_OUTCOMES = {
+    "cleared": "Cleared for needling",
+    "contacted": "Contacted patient",
+    "referred": "Referred",
+    "other": "Other",
+}
+
+
+class Review(Base):
+    """A clinician's review of a submission: what they decided, and a short note."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    submission: Mapped[Submission] = relationship(back_populates="reviews")
+    user: Mapped[User] = relationship()
+
+
+class User(Base):
+    """A clinician or an admin who signs in to review submissions."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="clinician")  # clinician | admin
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on logout, deactivation and password change: every older session ends.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the user may manage accounts and read the audit log."""
+        return self.role == "admin"
+
+    # What Flask-Login asks of a user object.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        """Deactivated accounts cannot sign in or stay signed in."""
+        return self.active
+
+    def get_id(self) -> str:
+        """The session's user id carries the session version, so old cookies stop working."""
+        return f"{self.id}:{self.session_version}"
+
+
+class AuditEvent(Base):
+    """Who did what, to which record, when and from where. Rows are only ever added.
+
+    No answers, passwords or tokens are ever written here: `detail` holds ids, states
+    and counts only.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor: Mapped[str | None] = mapped_column(String(254))  # the email at the time
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    reference: Mapped[str | None] = mapped_column(String(16), index=True)  # a submission, kept after erasure
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSONType, default=dict)
 
 
 class Draft(Base):

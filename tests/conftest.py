@@ -111,3 +111,61 @@ class Patient:
 def errors_on(page) -> list[str]:
     """Question ids linked from the error summary."""
     return re.findall(r'<li><a href="#(\w+)">', page.text)
+
+
+# Hashing with the production scrypt settings takes a while: hash each password once.
+PASSWORD = "correct horse battery"
+_HASHES: dict[str, str] = {}
+
+
+def password_hash(password: str = PASSWORD) -> str:
+    """A production-strength hash of `password`, computed once per test run."""
+    from screening.auth import hash_password
+
+    if password not in _HASHES:
+        _HASHES[password] = hash_password(password)
+    return _HASHES[password]
+
+
+def add_user(app, email: str, role: str = "clinician", name: str | None = None, active: bool = True):
+    """Create an account directly in the database; returns its id."""
+    from screening.models import User
+
+    with app.app_context(), db.get_db().transaction() as s:
+        user = User(
+            email=email,
+            name=name or email.split("@")[0].title(),
+            password_hash=password_hash(),
+            role=role,
+            active=active,
+        )
+        s.add(user)
+        s.flush()
+        return user.id
+
+
+class Clinician(Patient):
+    """A clinician in a browser: signs in and uses the review pages."""
+
+    def sign_in(self, email: str, password: str = PASSWORD, next_url: str | None = None):
+        """Post the sign-in form."""
+        url = "/review/login" + (f"?next={next_url}" if next_url else "")
+        return self.post(url, {"email": email, "password": password}, token=self.token("/review/login"))
+
+
+@pytest.fixture
+def clinician(app):
+    """A signed-in clinician (clinician@example.org)."""
+    add_user(app, "clinician@example.org")
+    browser = Clinician(app.test_client())
+    assert browser.sign_in("clinician@example.org").status_code == 302
+    return browser
+
+
+@pytest.fixture
+def admin(app):
+    """A signed-in admin (admin@example.org)."""
+    add_user(app, "admin@example.org", role="admin")
+    browser = Clinician(app.test_client())
+    assert browser.sign_in("admin@example.org").status_code == 302
+    return browser

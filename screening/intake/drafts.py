@@ -117,6 +117,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             outcome=result.outcome,
             outcome_rank=OUTCOME_RANK[result.outcome],
             urgent_advice=result.advice,
+            **patient_name(result.answers),
         )
         s.add(submission)
         s.flush()
@@ -124,6 +125,13 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
         draft.answers = {}  # the answers now live in the submission only
     session[DONE_KEY] = submission.reference
     return submission
+
+
+def patient_name(answers: dict[str, Any]) -> dict[str, str | None]:
+    """The patient's name for the queue, from the question the configuration names."""
+    name = answers.get(current_app.config["PATIENT_NAME_QUESTION"])
+    name = " ".join(str(name).split()) if name else None
+    return {"patient_name": name, "name_key": name.casefold() if name else None}
 
 
 def _not_ready(defn: Definition, answers: dict[str, Any], today: dt.date) -> NotReady | None:

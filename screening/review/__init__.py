@@ -1,0 +1,7 @@
+"""The clinicians' pages: sign-in, the triage queue, records, accounts and the audit log."""
+
+from . import admin, queue, record, signin  # noqa: F401 - each adds its pages to bp
+from .blueprint import bp
+from .setup import setup_bp
+
+__all__ = ["bp", "setup_bp"]

@@ -1,0 +1,59 @@
+"""First run: the one-time page that creates the first admin account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from .. import audit, auth, db
+from ..models import User
+
+setup_bp = Blueprint("setup", __name__)
+
+
+class AccountForm(FlaskForm):
+    """Name, email and a new password (entered twice)."""
+
+    name = StringField("Your name", validators=[DataRequired("Enter your name"), Length(max=200)])
+    email = EmailField("Email address", validators=[DataRequired("Enter your email address"), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter a password")])
+    confirm = PasswordField("Password again", validators=[EqualTo("password", "The two passwords are not the same")])
+
+    def validate_email(self, field: Any) -> None:
+        """Looks like an email address."""
+        if "@" not in (field.data or "") or " " in field.data.strip():
+            raise ValidationError("Enter an email address like name@clinic.org")
+
+    def validate_password(self, field: Any) -> None:
+        """Long, and not common or personal."""
+        problem = auth.password_problem(field.data or "", self.email.data or "", self.name.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+
+@setup_bp.route("/setup", methods=["GET", "POST"])
+def setup() -> Any:
+    """Create the first admin, with the token printed at start-up; then never again."""
+    token = request.args.get("token")
+    if not auth.setup_token_valid(token):
+        abort(404)
+    form = AccountForm()
+    if not form.validate_on_submit():
+        return render_template("review/setup.html", form=form), 400 if request.method == "POST" else 200
+    with db.get_db().transaction() as s:
+        user = User(
+            email=auth.normalise_email(form.email.data),
+            name=form.name.data.strip(),
+            password_hash=auth.hash_password(form.password.data),
+            role="admin",
+        )
+        s.add(user)
+        s.flush()
+        audit.record(s, "account_created", user=user, target=user, detail={"role": "admin", "via": "setup"})
+    auth.finish_setup()
+    flash("Your admin account is ready. Please sign in.")
+    return redirect(url_for("review.login"))
