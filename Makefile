@@ -22,8 +22,16 @@ run: db
 	$(FLASK) check-questions
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
+# (.ci/run starts a server and sets it).
 test: $(STAMP)
 	$(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== The same suite on PostgreSQL =="; \
+		$(BIN)/pytest; \
+	else \
+		echo "TEST_DATABASE_URL is not set: the suite ran on SQLite only."; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

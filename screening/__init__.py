@@ -34,6 +34,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     register_blueprints(app)
     register_error_pages(app)
     app.jinja_env.filters["markdown"] = markdown_lite
+    # Every page (error pages too) can show the clinic's name and help line.
+    app.context_processor(lambda: {"defn": app.extensions["screening.questionnaire"]})
     cli.init_app(app)
     auth.announce_setup(app)
     return app

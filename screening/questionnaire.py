@@ -399,6 +399,8 @@ class About(_Strict):
     intro: str = Text
     minutes: int | None = Field(default=None, gt=0)
     privacy: str = Text
+    # One line at the foot of every patient page: where to get help now (local numbers).
+    help_now: str | None = None
     clinic: Clinic = Clinic()
 
 

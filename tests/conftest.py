@@ -17,9 +17,26 @@ SMALL = str(ROOT / "tests" / "data" / "small.yaml")
 DEFAULT = str(ROOT / "questions.yaml")
 
 
+def pytest_report_header(config) -> str:
+    """Say which database this run uses."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    return f"database: {url.split('@')[-1] if url else 'SQLite files in temporary folders'}"
+
+
 def database_url(tmp_path: Path) -> str:
     """PostgreSQL when TEST_DATABASE_URL is set, else a fresh SQLite file."""
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+_APPS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines():
+    """Close every app's database connections after each test (PostgreSQL counts them)."""
+    yield
+    while _APPS:
+        _APPS.pop().extensions["screening.db"].engine.dispose()
 
 
 def make_app(tmp_path: Path, **config):
@@ -32,6 +49,7 @@ def make_app(tmp_path: Path, **config):
     settings = {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url, "QUESTIONS_PATH": DEFAULT}
     settings.update(config)
     app = create_app(settings, instance_path=str(tmp_path / "instance"))
+    _APPS.append(app)
     with app.app_context():
         db.get_db().create_all()
     return app
@@ -40,17 +58,13 @@ def make_app(tmp_path: Path, **config):
 @pytest.fixture
 def app(tmp_path):
     """The app with the default questionnaire."""
-    app = make_app(tmp_path)
-    yield app
-    app.extensions["screening.db"].engine.dispose()
+    return make_app(tmp_path)
 
 
 @pytest.fixture
 def small_app(tmp_path):
     """The app with the small test questionnaire."""
-    app = make_app(tmp_path, QUESTIONS_PATH=SMALL)
-    yield app
-    app.extensions["screening.db"].engine.dispose()
+    return make_app(tmp_path, QUESTIONS_PATH=SMALL)
 
 
 @pytest.fixture
