@@ -8,12 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, render_template
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import auth, cli, db, intake, review
+from . import auth, cli, db, health, intake, review, security
 from .config import ROOT, Defaults, secret_key_from_instance
 from .markup import markdown_lite
 from .questionnaire import Definition, QuestionnaireError, load
+
+# Every POST needs a valid CSRF token, checked before any view runs, so a new form
+# cannot forget it; see csrf_failed for what the patient sees when a token expired.
+csrf = CSRFProtect()
 
 # Commands that must run even when the configured questionnaire is broken.
 COMMANDS_WITHOUT_QUESTIONNAIRE = {"check-questions"}
@@ -31,6 +36,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     db.init_app(app)
     load_questionnaire(app)
     auth.init_app(app)
+    security.init_app(app)
+    csrf.init_app(app)
     register_blueprints(app)
     register_error_pages(app)
     app.jinja_env.filters["markdown"] = markdown_lite
@@ -86,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(intake.info_bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(review.setup_bp)
+    app.register_blueprint(health.bp)
 
 
 def register_error_pages(app: Flask) -> None:
@@ -99,6 +107,13 @@ def register_error_pages(app: Flask) -> None:
         429: ("Too many attempts", "Please wait 15 minutes, then try again."),
         500: ("Sorry, something went wrong", "Your saved answers are safe. Please try again in a minute."),
     }
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_error: CSRFError) -> Any:
+        if request.blueprint == "intake":
+            return intake.csrf_failed()
+        text = "For your security, the page had timed out. Go back, reload the page and try again."
+        return render_template("error.html", title="That did not work", text=text, code=400), 400
+
     for code, (title, text) in messages.items():
 
         def handler(_error, code=code, title=title, text=text):

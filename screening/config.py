@@ -35,6 +35,7 @@ class Defaults:
     # Sign-in attempts: per account and per address (Flask-Limiter syntax).
     LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_ADDRESS = "30 per 15 minutes"
+    INTAKE_LIMIT = "120 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     # Seconds a writer waits for SQLite's lock before giving up.
     SQLITE_BUSY_TIMEOUT = 30
@@ -43,7 +44,11 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "screening_session"
-    MAX_CONTENT_LENGTH = 1024 * 1024
+    MAX_CONTENT_LENGTH = 256 * 1024  # the longest questionnaire page is a few kB
+    # Production: Secure cookies (HTTPS only). Set SCREENING_PRODUCTION=true behind HTTPS.
+    PRODUCTION = False
+    # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust (0: none).
+    PROXY_FIX_HOPS = 0
 
 
 def secret_key_from_instance(instance_path: str) -> str:

@@ -10,12 +10,16 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from .. import rules
+from ..auth import limiter
 from ..forms import form_class, form_data, posted_answer, required_message
 from ..questionnaire import AnswerError, Definition, Section
 from . import drafts, pages
 
 bp = Blueprint("intake", __name__)
 info_bp = Blueprint("info", __name__, url_prefix="/info")
+# The public form is open to anyone: limit how fast one address can post to it. A
+# waiting room may share one address, so the default is generous.
+limiter.limit(lambda: current_app.config["INTAKE_LIMIT"], methods=["POST"])(bp)
 
 
 class SubmitForm(FlaskForm):
@@ -53,9 +57,8 @@ def start() -> str:
 @bp.post("/intake/restart")
 def restart() -> Response:
     """Throw away the unfinished answers and start again."""
-    if SubmitForm().validate():
-        drafts.discard_draft()
-        flash("Your earlier answers have been deleted. You can start again.")
+    drafts.discard_draft()
+    flash("Your earlier answers have been deleted. You can start again.")
     return redirect(url_for("intake.start"))
 
 
@@ -72,12 +75,6 @@ def section(section_id: str) -> Any:
     form = form_class(defn, sec)(data=form_data(sec, saved))
     if request.method == "GET":
         return _render_section(defn, sec, form, saved, change)
-    if not form.validate():  # only the CSRF token has validators
-        message = (
-            "This page was open for a long time, so for your safety we could not save it yet. "
-            "Your answers are still here: please check them and press Continue."
-        )
-        return _render_section(defn, sec, form, saved, change, notice=message), 400
     answers, errors = check_page(defn, sec, form, saved)
     if errors:
         for qid, message in errors.items():
@@ -88,6 +85,30 @@ def section(section_id: str) -> Any:
     except drafts.AlreadySubmitted:
         return redirect(url_for("intake.done"))
     return redirect(pages.after_save(defn, sec, draft.answers, change, today()))
+
+
+def csrf_failed() -> Any:
+    """A page sent with an expired or missing security token: nothing is saved or sent,
+    and nothing the patient typed is lost (the app checks tokens before any view runs)."""
+    if request.endpoint == "intake.section":
+        defn = definition()
+        sec = defn.section(request.view_args["section_id"]) or abort(404)
+        draft = drafts.current_draft()
+        saved = draft.answers if draft else {}
+        form = form_class(defn, sec)()  # the posted answers, shown again
+        message = (
+            "This page was open for a long time, so for your safety we could not save it yet. "
+            "Your answers are still here: please check them and press Continue."
+        )
+        change = request.args.get("change") == "1"
+        return _render_section(defn, sec, form, saved, change, notice=message), 400
+    if request.endpoint == "intake.submit":
+        flash(
+            "This page was open for a long time, so for your safety your answers were not sent yet. "
+            "They are all still here: please press Send again."
+        )
+        return redirect(url_for("intake.check"))
+    return redirect(url_for("intake.start"))
 
 
 def check_page(defn: Definition, sec: Section, form: FlaskForm, saved: dict) -> tuple[dict, dict]:
@@ -156,12 +177,6 @@ def check() -> Any:
 def submit() -> Response:
     """Record the submission once, then show the outcome."""
     defn = definition()
-    if not SubmitForm().validate():
-        flash(
-            "This page was open for a long time, so for your safety your answers were not sent yet. "
-            "They are all still here: please press Send again."
-        )
-        return redirect(url_for("intake.check"))
     result = drafts.submit(defn, today())
     if isinstance(result, drafts.NotReady):
         flash(result.message)

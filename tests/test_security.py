@@ -1,0 +1,169 @@
+"""Security headers, CSRF on every POST, limits and error pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from screening import db
+from screening.models import Base
+
+from .conftest import Patient, add_user, make_app
+
+ERROR_CODES = {
+    "/nope": 404,
+    "/intake/no_such_section": 404,
+    "/review/login?x=1": 200,
+}
+
+
+def row_counts(app) -> dict[str, int]:
+    """How many rows each table holds."""
+    with app.app_context():
+        session = db.session()
+        return {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+
+
+def assert_secure_headers(response) -> None:
+    """The headers every response carries."""
+    csp = response.headers["Content-Security-Policy"]
+    for part in ("default-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert part in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+@pytest.mark.parametrize("url", ["/", "/intake/warning_signs", "/info/aftercare", "/review/login", "/healthz", "/nope"])
+def test_headers_on_pages_and_errors(client, url):
+    """Normal pages, error pages and the health check all carry the headers."""
+    assert_secure_headers(client.get(url))
+
+
+def test_pages_are_never_cached(client):
+    """HTML pages, which may show health data, are no-store; static files may be cached."""
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+    assert client.get("/nope").headers["Cache-Control"] == "no-store"
+    with client.get("/static/screening.css") as static:
+        assert static.headers.get("Cache-Control") != "no-store"
+
+
+def test_hsts_only_over_https(client):
+    """Strict-Transport-Security is sent when the request came over HTTPS."""
+    assert "Strict-Transport-Security" not in client.get("/").headers
+    secure = client.get("/", base_url="https://clinic.example")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_no_inline_script_or_style_in_pages(client):
+    """The CSP forbids inline code, so the pages must not rely on any."""
+    for url in ("/", "/intake/warning_signs", "/info/before-your-session", "/review/login"):
+        html = client.get(url).text
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), url
+        assert "<style" not in html and " style=" not in html, url
+        assert not re.search(r"\son[a-z]+=", html), url
+
+
+def test_every_post_endpoint_rejects_a_missing_csrf_token(app):
+    """Walk the URL map: a POST without a token changes nothing, for a signed-in admin too."""
+    add_user(app, "admin@example.org", role="admin")
+    admin = Patient(app.test_client())
+    admin.post("/review/login", {"email": "admin@example.org", "password": "correct horse battery"})
+    patient = Patient(app.test_client())
+    patient.answer("warning_signs", {"saddle_numbness": "no"})  # a draft exists (answers invalid: not saved)
+    before = row_counts(app)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<{arg}>", "warning_signs" if arg == "section_id" else "AAAA-BBBB-CCCC")
+            url = re.sub(r"<[^>]+>", "x", url)
+        for browser in (admin, patient):
+            response = browser.client.post(url, data={"email": "x@example.org", "password": "x" * 12})
+            if rule.endpoint == "intake.submit":
+                assert response.status_code == 302 and response.location.endswith("/intake/check")
+            elif rule.endpoint == "intake.restart":
+                assert response.status_code == 302 and response.location.endswith("/")
+            else:
+                assert response.status_code in (400, 404), (rule.endpoint, response.status_code)
+        checked += 1
+    assert checked >= 5
+    assert row_counts(app) == before
+
+
+def test_too_large_a_request_is_413_with_a_friendly_page(client):
+    """Over MAX_CONTENT_LENGTH: 413 in the app's own look."""
+    response = client.client.post("/intake/warning_signs", data={"saddle_numbness": "x" * 300_000})
+    assert response.status_code == 413
+    assert "too much to send" in response.text
+    assert_secure_headers(response)
+
+
+def test_the_public_form_is_rate_limited(tmp_path):
+    """One address posting too fast gets 429 with a friendly page."""
+    app = make_app(tmp_path, INTAKE_LIMIT="3 per minute")
+    browser = Patient(app.test_client())
+    codes = [browser.client.post("/intake/warning_signs").status_code for _ in range(5)]
+    assert codes[:3] == [400, 400, 400]
+    assert codes[3:] == [429, 429]
+    page = browser.client.post("/intake/warning_signs")
+    assert "Too many attempts" in page.text
+    assert_secure_headers(page)
+    assert browser.get("/").status_code == 200  # reading is not limited
+
+
+def test_server_errors_show_no_internals(tmp_path):
+    """A crash is a calm 500 page: no traceback, SQL or file path."""
+    app = make_app(tmp_path, PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("SELECT secret FROM /work/screening/db.py")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "Sorry, something went wrong" in response.text
+    for leak in ("Traceback", "SELECT", "/work/", ".py", "RuntimeError"):
+        assert leak not in response.text
+    assert_secure_headers(response)
+
+
+def test_method_not_allowed_page(client):
+    """405 in the app's own look."""
+    response = client.client.put("/")
+    assert response.status_code == 405
+    assert "That did not work" in response.text
+
+
+def test_healthz_reports_the_database(app, client):
+    """200 with the database up; 503 when it cannot be reached."""
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_when_the_database_is_gone(tmp_path):
+    """An unreachable database is reported as 503, without details."""
+    app = make_app(tmp_path)
+    app.extensions["screening.db"].engine.dispose()
+    app.extensions["screening.db"].engine = __import__("sqlalchemy").create_engine(
+        f"sqlite:///{tmp_path}/missing-dir/none.db"
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_secure_cookies_in_production(tmp_path):
+    """With PRODUCTION on, the session cookie is Secure, HttpOnly and SameSite=Lax."""
+    app = make_app(tmp_path, PRODUCTION=True)
+    browser = Patient(app.test_client())
+    questions = app.extensions["screening.questionnaire"].sections[0].questions
+    browser.answer("warning_signs", {q.id: "no" for q in questions})
+    cookie = browser.client.get_cookie("screening_session")
+    assert cookie is not None
+    assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
