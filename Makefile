@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app screening
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format check-questions db clean
+.PHONY: run serve test lint format check-questions db clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (found %s)" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -24,6 +24,10 @@ run: db
 
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
 # (.ci/run starts a server and sets it).
+# Production-style serving: gunicorn with screening/gunicorn_conf.py (several workers).
+serve: db
+	$(BIN)/gunicorn -c python:screening.gunicorn_conf
+
 test: $(STAMP)
 	$(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \

@@ -18,7 +18,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import db
+from . import db, ratelimit  # noqa: F401 - ratelimit registers the sql+ storage
 from .models import User
 
 # OWASP: scrypt with N=2^15, r=8, p=3 (32 MiB, and three times the work of p=1).
@@ -197,4 +197,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see this page."
     login_manager.session_protection = None  # sessions end by version and timeouts instead
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = "sql+" + db.get_db_of(app).url
     limiter.init_app(app)

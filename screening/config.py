@@ -36,7 +36,9 @@ class Defaults:
     LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_ADDRESS = "30 per 15 minutes"
     INTAKE_LIMIT = "120 per minute"
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Where rate-limit counters live. None: the app's own database (shared by every
+    # worker); "memory://" counts per process; "redis://host:6379" also works.
+    RATELIMIT_STORAGE_URI: str | None = None
     # Seconds a writer waits for SQLite's lock before giving up.
     SQLITE_BUSY_TIMEOUT = 30
     # CSRF tokens expire after an hour; an expired one never costs the patient answers.

@@ -80,7 +80,12 @@ def init_app(app: Flask) -> None:
 
 def get_db() -> Database:
     """The current app's Database."""
-    return current_app.extensions["screening.db"]
+    return get_db_of(current_app)
+
+
+def get_db_of(app: Flask) -> Database:
+    """An app's Database (outside a request)."""
+    return app.extensions["screening.db"]
 
 
 def session() -> Session:

@@ -170,6 +170,16 @@ class User(Base):
         return f"{self.id}:{self.session_version}"
 
 
+class RateLimitCounter(Base):
+    """A rate-limit counter shared by every worker (see screening/ratelimit.py)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int]
+    expires_at: Mapped[float] = mapped_column(index=True)
+
+
 class AuditEvent(Base):
     """Who did what, to which record, when and from where. Rows are only ever added.
 

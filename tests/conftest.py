@@ -46,7 +46,13 @@ def make_app(tmp_path: Path, **config):
         engine = create_engine(url)
         Base.metadata.drop_all(engine)
         engine.dispose()
-    settings = {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url, "QUESTIONS_PATH": DEFAULT}
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": url,
+        "QUESTIONS_PATH": DEFAULT,
+        "RATELIMIT_STORAGE_URI": "memory://",  # test_security checks the database store
+    }
     settings.update(config)
     app = create_app(settings, instance_path=str(tmp_path / "instance"))
     _APPS.append(app)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 from sqlalchemy import func, select
 
-from screening import db
+from screening import create_app, db
+from screening.auth import limiter
 from screening.models import Base
 
 from .conftest import Patient, add_user, make_app
@@ -167,3 +169,19 @@ def test_secure_cookies_in_production(tmp_path):
     cookie = browser.client.get_cookie("screening_session")
     assert cookie is not None
     assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_rate_limits_are_shared_through_the_database(tmp_path):
+    """With the default store, two apps (two workers) share one count in the database."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}" if not os.environ.get("TEST_DATABASE_URL") else None
+    first = make_app(tmp_path / "a", RATELIMIT_STORAGE_URI=None, INTAKE_LIMIT="4 per minute", DATABASE_URL=url)
+    assert first.config["RATELIMIT_STORAGE_URI"].startswith("sql+")
+    codes = [first.test_client().post("/intake/warning_signs").status_code for _ in range(2)]
+    first_store = limiter.storage
+    # A second worker: the same configuration, the same database (not emptied again).
+    second = create_app(first.config | {"RATELIMIT_STORAGE_URI": None}, instance_path=str(tmp_path / "b"))
+    codes += [second.test_client().post("/intake/warning_signs").status_code for _ in range(3)]
+    assert codes == [400, 400, 400, 400, 429]
+    for store in (first_store, limiter.storage):
+        store.database.engine.dispose()
+    second.extensions["screening.db"].engine.dispose()

@@ -1,0 +1,42 @@
+"""gunicorn settings for `make serve` (gunicorn -c python:screening.gunicorn_conf).
+
+Every value can be overridden with SCREENING_* environment variables, so the same file
+serves a laptop and a clinic chain's server.
+"""
+
+from __future__ import annotations
+
+import os
+
+from screening import create_app
+
+bind = os.environ.get("SCREENING_BIND", "127.0.0.1:8000")
+# Sync workers: two per core plus one, the usual starting point for I/O-light apps.
+workers = int(os.environ.get("SCREENING_WORKERS", (os.cpu_count() or 1) * 2 + 1))
+timeout = int(os.environ.get("SCREENING_TIMEOUT", 30))
+graceful_timeout = 30
+keepalive = 5
+# The app is built once in the master and shared by the workers (copy-on-write); a
+# broken questions.yaml stops the server before any worker starts.
+preload_app = True
+wsgi_app = "screening:create_app()"
+limit_request_line = 8190
+limit_request_fields = 100
+accesslog = "-"
+errorlog = "-"
+# %(U)s is the path without the query string: tokens in links (first-run setup) and
+# patients' filters never reach the access log.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss'
+
+
+def on_starting(server) -> None:
+    """Refuse per-process rate-limit counters with several workers in production."""
+    app = create_app()
+    storage = app.config["RATELIMIT_STORAGE_URI"] or ""
+    if app.config["PRODUCTION"] and server.cfg.workers > 1 and storage.startswith("memory://"):
+        raise SystemExit(
+            "Refusing to start: rate-limit counters are per process (RATELIMIT_STORAGE_URI=memory://) "
+            f"but {server.cfg.workers} workers would each count separately. Set "
+            "SCREENING_RATELIMIT_STORAGE_URI to a shared store (for example redis://localhost:6379), "
+            "or run one worker."
+        )
