@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 db: $(STAMP)
-	$(FLASK) init-db
+	$(FLASK) db upgrade
 
 run: db
 	$(FLASK) check-questions

@@ -44,7 +44,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     # Every page (error pages too) can show the clinic's name and help line.
     app.context_processor(lambda: {"defn": app.extensions["screening.questionnaire"]})
     cli.init_app(app)
-    auth.announce_setup(app)
+    if _cli_command() in (None, "run"):
+        auth.announce_setup(app)
     return app
 
 
@@ -107,6 +108,7 @@ def register_error_pages(app: Flask) -> None:
         429: ("Too many attempts", "Please wait 15 minutes, then try again."),
         500: ("Sorry, something went wrong", "Your saved answers are safe. Please try again in a minute."),
     }
+
     @app.errorhandler(CSRFError)
     def csrf_failed(_error: CSRFError) -> Any:
         if request.blueprint == "intake":

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import audit, auth, db, rules
+from . import audit, auth, db, migrate, rules
 from .models import User
 from .questionnaire import LEVELS, Definition, QuestionnaireError, load
 
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(check_questions_command)
     app.cli.add_command(evaluate_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(migrate.db_group)
 
 
 def current_definition() -> Definition:
@@ -32,8 +33,8 @@ def current_definition() -> Definition:
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
-    """Create the database tables (safe to run again)."""
-    db.get_db().create_all()
+    """Create or upgrade the database schema (the same as `db upgrade`; safe to run again)."""
+    migrate.upgrade()
     click.echo("Database ready.")
 
 

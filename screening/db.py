@@ -17,8 +17,6 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Base
-
 IMMEDIATE = "screening_begin_immediate"
 
 
@@ -41,10 +39,6 @@ class Database:
         """A write transaction: committed on success, rolled back on any error."""
         with self.write_sessions() as session, session.begin():
             yield session
-
-    def create_all(self) -> None:
-        """Create the tables that do not exist yet."""
-        Base.metadata.create_all(self.engine)
 
 
 def _tune_sqlite(engine: Engine) -> None:

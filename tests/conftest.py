@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
-from screening import create_app, db
+from screening import create_app, db, migrate
 from screening.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,12 +42,8 @@ def _dispose_engines():
 
 
 def make_app(tmp_path: Path, **config):
-    """An app with its own instance folder and an empty database."""
+    """An app with its own instance folder and an empty database, migrated to the newest schema."""
     url = config.pop("DATABASE_URL", None) or database_url(tmp_path)
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        Base.metadata.drop_all(engine)
-        engine.dispose()
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -54,11 +52,51 @@ def make_app(tmp_path: Path, **config):
         "RATELIMIT_STORAGE_URI": "memory://",  # test_security checks the database store
     }
     settings.update(config)
+    prepare_database(url)
     app = create_app(settings, instance_path=str(tmp_path / "instance"))
     _APPS.append(app)
-    with app.app_context():
-        db.get_db().create_all()
     return app
+
+
+_MIGRATED: dict[str, Path] = {}
+
+
+def prepare_database(url: str) -> None:
+    """Give `url` the migrated schema and no rows.
+
+    Migrations run once per test run: a SQLite test database is a copy of a migrated
+    template file, and on PostgreSQL the tables are emptied between tests.
+    """
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            if url not in _MIGRATED:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        if url not in _MIGRATED:
+            _migrate(url)
+            _MIGRATED[url] = Path()
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return
+    target = Path(url.removeprefix("sqlite:///"))
+    if target.exists():
+        return  # a second app on the same database file: keep its rows
+    if "template" not in _MIGRATED:
+        template = Path(tempfile.mkdtemp(prefix="screening-schema-")) / "template.db"
+        _migrate(f"sqlite:///{template}")
+        _MIGRATED["template"] = template
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_MIGRATED["template"], target)
+
+
+def _migrate(url: str) -> None:
+    """Run every migration against an empty database."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url, "QUESTIONS_PATH": DEFAULT})
+    with app.app_context():
+        migrate.upgrade()
+    app.extensions["screening.db"].engine.dispose()
 
 
 @pytest.fixture
