@@ -78,6 +78,7 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()\-.]+$")
 SOURCE_REF_RE = re.compile(r"\bS\d+\b")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 # --- Loading YAML with lines, and without YAML 1.1's surprises -------------------
@@ -509,6 +510,9 @@ def coerce_answer(q: Question, value: Any, today: dt.date | None = None) -> Any:
         return number
     if not isinstance(value, str):
         raise AnswerError("Enter text")
+    if CONTROL_RE.search(value):
+        # NUL and other control characters cannot be typed, and PostgreSQL cannot store NUL.
+        raise AnswerError("Your answer has a hidden character in it: please type it again")
     value = value.strip()
     if t == "date":
         return _check_date(q, value, today)
