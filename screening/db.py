@@ -9,6 +9,8 @@ Reads use a plain (deferred) BEGIN so they never queue behind writers.
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +35,10 @@ class Database:
         self.write_engine = self.engine.execution_options(**{IMMEDIATE: True})
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        # A forked worker (gunicorn preloads the app) must not share the parent's open
+        # connections: two processes on one socket corrupt each other's conversations.
+        engine = weakref.ref(self.engine)
+        os.register_at_fork(after_in_child=lambda: engine() and engine().dispose(close=False))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
