@@ -11,7 +11,7 @@ import click
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import auth, cli, db, health, intake, review, security
+from . import auth, bodymap, cli, db, health, intake, review, security
 from .config import ROOT, Defaults, secret_key_from_instance
 from .markup import markdown_lite
 from .questionnaire import Definition, QuestionnaireError, load
@@ -41,6 +41,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     register_blueprints(app)
     register_error_pages(app)
     app.jinja_env.filters["markdown"] = markdown_lite
+    app.jinja_env.filters["bodymap_label"] = lambda code: bodymap.LABELS.get(code, code)
+    app.jinja_env.globals["bodymap_regions"] = lambda: bodymap.REGIONS
     # Every page (error pages too) can show the clinic's name and help line.
     app.context_processor(lambda: {"defn": app.extensions["screening.questionnaire"]})
     cli.init_app(app)

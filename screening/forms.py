@@ -108,6 +108,7 @@ FIELD_TYPES: dict[str, FieldType] = {
     "yes_no": FieldType(_radios, _choice, prompt="Select yes or no"),
     "single_choice": FieldType(_radios, _choice, prompt="Select an answer"),
     "multi_choice": FieldType(_checkboxes, lambda data: list(data or []) or None, prompt="Select at least one"),
+    "body_map": FieldType(_checkboxes, lambda data: list(data or []) or None, prompt="Mark at least one area"),
     "text": FieldType(lambda q: StringField(q.text), _text, prompt="Enter an answer"),
     "textarea": FieldType(lambda q: TextAreaField(q.text), _text, prompt="Enter an answer"),
     "number": FieldType(

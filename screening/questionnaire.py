@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from . import bodymap
 from . import conditions as cond
 
 Path = tuple[str | int, ...]
@@ -48,6 +49,7 @@ QUESTION_TYPES = (
     "email",
     "phone",
     "consent",
+    "body_map",
 )
 CHOICE_TYPES = ("single_choice", "multi_choice")
 NUMERIC_TYPES = ("number", "scale")
@@ -65,6 +67,7 @@ TYPE_KEYS: dict[str, frozenset[str]] = {
     "email": frozenset(),
     "phone": frozenset(),
     "consent": frozenset(),
+    "body_map": frozenset(),
 }
 TYPED_KEYS = frozenset().union(*TYPE_KEYS.values())
 DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 2000, "email": 254, "phone": 30}
@@ -271,6 +274,8 @@ class Question(_Strict):
             return [("yes", "Yes"), ("no", "No")]
         if self.type == "scale":
             return [(str(n), str(n)) for n in range(self.low, self.high + 1)]
+        if self.type == "body_map":
+            return [(r.code, r.label) for r in bodymap.REGIONS]
         return [(o.value, o.label) for o in self.options or []]
 
     @property
@@ -495,9 +500,9 @@ def coerce_answer(q: Question, value: Any, today: dt.date | None = None) -> Any:
         if value not in q.values:
             raise AnswerError("Select yes or no" if t == "yes_no" else "Select one of the options")
         return value
-    if t == "multi_choice":
+    if t in ("multi_choice", "body_map"):
         if not isinstance(value, list) or any(v not in q.values for v in value):
-            raise AnswerError("Select from the options given")
+            raise AnswerError("Select from the options given" if t == "multi_choice" else "Mark areas on the body map")
         return [v for v in q.values if v in value]  # the options' order, no repeats
     if t == "consent":
         if value != "yes":

@@ -38,7 +38,7 @@ def test_check_questions_prints_a_summary(runner):
     assert result.exit_code == 0, result.output
     assert "Sections: 5" in result.output
     assert "urgent 13" in result.output
-    assert "Test cases: 66 of 66 passed." in result.output
+    assert "Test cases: 68 of 68 passed." in result.output
 
 
 def test_check_questions_on_another_path(runner):

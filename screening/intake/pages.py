@@ -112,7 +112,7 @@ def display(q: Question, answer: Any) -> str:
         return ""
     if q.type in ("yes_no", "single_choice"):
         return dict(q.choices).get(answer, str(answer))
-    if q.type == "multi_choice":
+    if q.type in ("multi_choice", "body_map"):
         labels = dict(q.choices)
         return ", ".join(labels.get(v, str(v)) for v in answer)
     if q.type == "scale":

@@ -65,7 +65,41 @@
     });
   }
 
+  // 3. The pain body map: each region of the picture toggles its checkbox (by click,
+  //    tap, or Space/Enter when focused); the checkbox list stays as the labels.
+  function bodyMap(figure) {
+    var name = figure.getAttribute("data-body-map");
+    var form = figure.closest("form");
+    var svg = figure.querySelector("svg");
+    svg.setAttribute("role", "group");
+    svg.setAttribute("aria-label", "Body map: choose the areas where you have pain");
+    svg.removeAttribute("aria-labelledby");
+    figure.querySelectorAll(".region").forEach(function (region) {
+      var box = form.querySelector('input[name="' + name + '"][value="' + region.getAttribute("data-region") + '"]');
+      if (!box) { return; }
+      var label = region.querySelector("title").textContent;
+      region.setAttribute("tabindex", "0");
+      region.setAttribute("role", "checkbox");
+      region.setAttribute("aria-label", label);
+      function show() {
+        region.setAttribute("aria-checked", box.checked ? "true" : "false");
+        region.classList.toggle("region--marked", box.checked);
+      }
+      function toggle() {
+        box.checked = !box.checked;
+        box.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      region.addEventListener("click", toggle);
+      region.addEventListener("keydown", function (event) {
+        if (event.key === " " || event.key === "Enter") { event.preventDefault(); toggle(); }
+      });
+      box.addEventListener("change", show);
+      show();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("figure[data-body-map]").forEach(bodyMap);
     document.querySelectorAll("form[data-known]").forEach(function (form) {
       update(form);
       form.addEventListener("change", function () { update(form); });
