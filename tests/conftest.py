@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,64 @@ def admin(app):
     browser = Clinician(app.test_client())
     assert browser.sign_in("admin@example.org").status_code == 302
     return browser
+
+
+# --- Browser tests (Playwright driving Debian's Chromium) ---------------------------
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def chromium_path() -> str | None:
+    """Chromium from CHROMIUM_PATH, or Debian's package."""
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the run; skipped, with the reason, when it is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium not found: apt-get install chromium (or set CHROMIUM_PATH)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+class LiveServer:
+    """The app served on loopback by Werkzeug in a thread, for the browser to visit."""
+
+    def __init__(self, app) -> None:
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Shut the server down."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def live(app):
+    """The default-questionnaire app on a real port."""
+    server = LiveServer(app)
+    yield server
+    server.stop()

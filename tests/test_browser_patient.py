@@ -1,0 +1,242 @@
+"""The patient's journey in a real browser: phone and desktop, with and without
+JavaScript, by keyboard alone, and checked by axe-core for WCAG 2.2 A and AA."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from screening.questionnaire import load
+
+from .conftest import DEFAULT, DESKTOP, PHONE
+from .http_patient import all_clear_answers
+
+DEFN = load(DEFAULT)
+ALL_CLEAR = all_clear_answers(DEFN)
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+OUTCOMES = {
+    "urgent": ("warning_signs", {"saddle_numbness": "yes"}, "Go to A&E"),
+    "not_suitable": ("your_health", {"metal_allergy": "yes"}, "do not come for acupuncture today"),
+    "review": ("your_health", {"anticoagulant": "yes"}, "physio"),
+    "suitable": (None, {}, "ready"),
+}
+
+
+def assert_accessible(page) -> None:
+    """axe-core finds no WCAG 2.2 A or AA violation on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    violations = results.response["violations"]
+    described = [f"{v['id']}: {v['help']} ({len(v['nodes'])}× e.g. {v['nodes'][0]['html'][:120]})" for v in violations]
+    assert violations == [], f"{page.url}: " + "; ".join(described)
+
+
+@pytest.fixture
+def open_page(browser):
+    """A fresh browser context (its own cookies) of a given size, with or without JavaScript."""
+    contexts = []
+
+    def make(size=PHONE, javascript=True):
+        context = browser.new_context(viewport=size, java_script_enabled=javascript)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def fill(page, answers: dict) -> None:
+    """Answer questions with the mouse, as a patient would."""
+    for qid, value in answers.items():
+        kind = DEFN.questions[qid].type
+        if kind in ("yes_no", "single_choice", "scale"):
+            page.check(f'input[name="{qid}"][value="{value}"]')
+        elif kind in ("multi_choice", "body_map"):
+            for item in value:
+                page.check(f'input[name="{qid}"][value="{item}"]')
+        elif kind == "consent":
+            page.check(f'input[name="{qid}"]')
+        else:
+            page.fill(f'[name="{qid}"]', str(value))
+
+
+def press_continue(page) -> None:
+    """Press the page's main button and wait for the next page."""
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+
+
+def complete(page, base: str, outcome: str, check_each_page: bool = True) -> str:
+    """Answer every page (varied for the outcome), send, and return the outcome page's text."""
+    changed_section, changes, _ = OUTCOMES[outcome]
+    page.goto(base + "/")
+    if check_each_page:
+        assert_accessible(page)
+    page.click("text=Start now")
+    for section in DEFN.sections:
+        assert re.search(r"Step \d of \d", page.title())
+        answers = dict(ALL_CLEAR[section.id]) | (changes if section.id == changed_section else {})
+        fill(page, answers)
+        if check_each_page:
+            assert_accessible(page)
+        press_continue(page)
+        if outcome == "urgent":
+            assert page.locator(".urgent-panel").count() == 1  # told at once, on the very next page
+    assert page.title().startswith("Check your answers")
+    if check_each_page:
+        assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Send my answers")
+    assert re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", page.locator(".reference").inner_text())
+    if check_each_page:
+        assert_accessible(page)
+    return page.locator("main").inner_text()
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("outcome", list(OUTCOMES))
+def test_each_outcome_on_phone_and_desktop(live, open_page, size, outcome):
+    """The whole questionnaire, in a browser, to each outcome; every page passes axe."""
+    page = open_page(size)
+    text = complete(page, live.url, outcome, check_each_page=size == PHONE or outcome == "suitable")
+    assert OUTCOMES[outcome][2].lower() in text.lower()
+    if outcome == "urgent":
+        assert "999" in page.locator(".urgent-panel").inner_text()
+
+
+def test_without_javascript(live, open_page):
+    """Everything works with JavaScript off: conditional questions are asked server-side."""
+    page = open_page(PHONE, javascript=False)
+    page.goto(live.url + "/intake/your_back_pain")
+    assert page.locator("#question-cancer_back_pain_checked").is_visible()  # nothing hides it
+    assert page.locator('input[name="pain_areas"]').first.is_visible()  # the body map's list
+    text = complete(page, live.url, "review", check_each_page=False)
+    assert "physio" in text.lower()
+
+
+def test_show_if_works_live_with_javascript(live, open_page):
+    """With JavaScript, a follow-up question appears as soon as it applies."""
+    page = open_page(PHONE)
+    page.goto(live.url + "/intake/your_back_pain")
+    follow_up = page.locator("#question-cancer_back_pain_checked")
+    assert follow_up.is_hidden()
+    page.check('input[name="cancer_history"][value="yes"]')
+    assert follow_up.is_visible()
+    page.check('input[name="cancer_history"][value="no"]')
+    assert follow_up.is_hidden()
+
+
+def test_errors_are_summarised_focused_and_accessible(live, open_page):
+    """A page sent empty: title says Error, the summary has focus and links to each field."""
+    page = open_page(PHONE)
+    page.goto(live.url + "/intake/warning_signs")
+    press_continue(page)
+    assert page.title().startswith("Error: Warning signs")
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    links = page.locator(".error-summary a")
+    assert links.count() == len(DEFN.sections[0].questions)
+    links.first.click()
+    assert page.evaluate("document.activeElement.name") == DEFN.sections[0].questions[0].id
+    assert_accessible(page)
+
+
+def test_language_labels_and_focus_are_visible(live, open_page):
+    """lang is set, every control is labelled, and the keyboard focus can be seen."""
+    page = open_page(DESKTOP)
+    page.goto(live.url + "/intake/about_you")
+    assert page.get_attribute("html", "lang") == "en-GB"
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+           .filter(el => !el.labels || el.labels.length === 0).map(el => el.name)"""
+    )
+    assert unlabelled == []
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    shadow = page.evaluate("getComputedStyle(document.activeElement).boxShadow")
+    assert outline != "none" or shadow != "none"
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/intake/warning_signs", "/intake/your_back_pain", "/intake/about_you", "/info/before-your-session"]
+)
+def test_reflows_at_320_pixels_without_sideways_scrolling(live, open_page, url):
+    """200% zoom on a small phone (320 CSS pixels wide): nothing scrolls sideways."""
+    page = open_page({"width": 320, "height": 640})
+    page.goto(live.url + url)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def tab_to(page, selector: str, limit: int = 200) -> None:
+    """Press Tab until the element matching `selector` has the focus."""
+    for _ in range(limit):
+        if page.evaluate(f"document.activeElement && document.activeElement.matches({selector!r})"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"could not reach {selector} with the Tab key")
+
+
+def answer_by_keyboard(page, answers: dict) -> None:
+    """Answer a page with the keyboard alone: Tab to each question, Space or arrows, typing."""
+    for qid, value in answers.items():
+        kind = DEFN.questions[qid].type
+        if kind in ("yes_no", "single_choice", "scale"):
+            tab_to(page, f'input[name="{qid}"]')
+            for _ in range(20):  # arrow keys move through a radio group, selecting as they go
+                if page.evaluate("document.activeElement.value") == str(value):
+                    break
+                page.keyboard.press("ArrowDown")
+            page.keyboard.press("Space")
+        elif kind in ("multi_choice", "body_map"):
+            for item in value:
+                tab_to(page, f'input[name="{qid}"][value="{item}"]')
+                page.keyboard.press("Space")
+        elif kind == "consent":
+            tab_to(page, f'input[name="{qid}"]')
+            page.keyboard.press("Space")
+        else:
+            tab_to(page, f'[name="{qid}"]')
+            if kind == "date":
+                year, month, day = str(value).split("-")
+                page.keyboard.type(f"{day}{month}{year}")
+            else:
+                page.keyboard.type(str(value))
+    tab_to(page, "main form button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def test_the_whole_questionnaire_by_keyboard_alone(live, open_page):
+    """No mouse: Tab, arrows, Space, typing and Enter get a patient to the outcome."""
+    page = open_page(DESKTOP)
+    page.goto(live.url + "/")
+    tab_to(page, "a.button--start")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    for section in DEFN.sections:
+        answer_by_keyboard(page, ALL_CLEAR[section.id])
+        assert not page.title().startswith("Error"), page.locator(".error-summary").inner_text()
+    tab_to(page, "button[data-once]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "ready" in page.locator("h1").inner_text().lower()
+
+
+def test_body_map_by_mouse_and_keyboard(live, open_page):
+    """Regions toggle by click and by Space on the focused region; the list follows."""
+    page = open_page(DESKTOP)
+    page.goto(live.url + "/intake/your_back_pain")
+    page.click('[data-region="left_foot"]')
+    assert page.is_checked('input[name="pain_areas"][value="left_foot"]')
+    assert page.get_attribute('[data-region="left_foot"]', "aria-checked") == "true"
+    tab_to(page, '[data-region="right_lower_leg"]')
+    page.keyboard.press("Space")
+    assert page.is_checked('input[name="pain_areas"][value="right_lower_leg"]')
+    page.keyboard.press("Enter")  # toggles it off again
+    assert not page.is_checked('input[name="pain_areas"][value="right_lower_leg"]')
+    page.click('input[name="pain_areas"][value="lower_back"]')  # the list drives the picture too
+    assert "region--marked" in page.get_attribute('[data-region="lower_back"]', "class")
+    assert_accessible(page)
