@@ -6,7 +6,8 @@ import datetime as dt
 import hmac
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import db, ratelimit  # noqa: F401 - ratelimit registers the sql+ storage
@@ -97,11 +99,14 @@ def start_session(user: User) -> None:
     session["seen_at"] = stamp
 
 
-def end_all_sessions(user_id: int) -> None:
+def end_all_sessions(user_id: int, s: Session | None = None) -> None:
     """Make every existing session of this user useless (logout, deactivation, new password)."""
-    with db.get_db().transaction() as s:
-        user = s.get(User, user_id)
-        user.session_version += 1
+    if s is None:
+        with db.get_db().transaction() as own:
+            end_all_sessions(user_id, own)
+        return
+    # Given the action's own transaction, the change and the end of the sessions commit together.
+    s.get(User, user_id).session_version += 1
 
 
 def check_session_age() -> Any:
@@ -165,6 +170,27 @@ def setup_token_valid(token: str | None) -> bool:
     if not token or not path.exists() or count_users() > 0:
         return False
     return hmac.compare_digest(token, path.read_text().strip())
+
+
+@contextmanager
+def claimed_setup_token() -> Iterator[bool]:
+    """Take the setup token for this request alone (an atomic rename), or yield False.
+
+    On success the token is spent; if creating the account fails it is put back.
+    """
+    path = Path(current_app.instance_path) / "setup_token"
+    claimed = path.with_name(f"setup_token.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        path.rename(claimed)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        yield True
+    except BaseException:
+        claimed.rename(path)
+        raise
+    claimed.unlink(missing_ok=True)
 
 
 def finish_setup() -> None:

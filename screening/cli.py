@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections import Counter
 
 import click
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(evaluate_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(migrate.db_group)
+    app.cli.add_command(__import__("screening.seed", fromlist=["seed_command"]).seed_command)
 
 
 def current_definition() -> Definition:
@@ -131,7 +133,8 @@ def create_user_command(email: str, name: str, role: str, password_stdin: bool) 
     if db.session().scalars(select(User).where(User.email == email)).first() is not None:
         raise click.ClickException(f"an account for {email} already exists")
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\n")
+        # sys.stdin, not click.get_text_stream (deprecated in Click 8.5, gone in 9); CliRunner replaces it too.
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True)
     problem = auth.password_problem(password, email, name)

@@ -44,16 +44,20 @@ def setup() -> Any:
     form = AccountForm()
     if not form.validate_on_submit():
         return render_template("review/setup.html", form=form), 400 if request.method == "POST" else 200
-    with db.get_db().transaction() as s:
-        user = User(
-            email=auth.normalise_email(form.email.data),
-            name=form.name.data.strip(),
-            password_hash=auth.hash_password(form.password.data),
-            role="admin",
-        )
-        s.add(user)
-        s.flush()
-        audit.record(s, "account_created", user=user, target=user, detail={"role": "admin", "via": "setup"})
-    auth.finish_setup()
+    password_hash = auth.hash_password(form.password.data)
+    # Two people posting at the same moment: only the one who claims the token goes on.
+    with auth.claimed_setup_token() as claimed:
+        if not claimed:
+            abort(404)
+        with db.get_db().transaction() as s:
+            user = User(
+                email=auth.normalise_email(form.email.data),
+                name=form.name.data.strip(),
+                password_hash=password_hash,
+                role="admin",
+            )
+            s.add(user)
+            s.flush()
+            audit.record(s, "account_created", user=user, target=user, detail={"role": "admin", "via": "setup"})
     flash("Your admin account is ready. Please sign in.")
     return redirect(url_for("review.login"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -14,12 +15,24 @@ from wtforms.validators import DataRequired
 from .. import audit, auth, db
 from .blueprint import ActionForm, bp
 
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
 
 class LoginForm(FlaskForm):
     """Email and password."""
 
     email = EmailField("Email address", validators=[DataRequired("Enter your email address")])
     password = PasswordField("Password", validators=[DataRequired("Enter your password")])
+
+
+def typed_address(email: str) -> str | None:
+    """The address typed at a failed sign-in, for the audit log, if it looks like one.
+
+    People sometimes type their password into the email box: anything not shaped like
+    an address is left out, so the audit log never keeps a password.
+    """
+    typed = auth.normalise_email(email)
+    return typed[:254] if EMAIL_SHAPE.fullmatch(typed) else None
 
 
 def _count_failure(response: Response) -> bool:
@@ -45,7 +58,7 @@ def login() -> Any:
     user = auth.authenticate(form.email.data, form.password.data)
     with db.get_db().transaction() as s:
         if user is None:
-            audit.record(s, "login_failed", actor=auth.normalise_email(form.email.data)[:254])
+            audit.record(s, "login_failed", actor=typed_address(form.email.data))
         else:
             audit.record(s, "login", user=user)
     if user is None:
