@@ -183,8 +183,8 @@ class RateLimitCounter(Base):
 class AuditEvent(Base):
     """Who did what, to which record, when and from where. Rows are only ever added.
 
-    No answers, passwords or tokens are ever written here: `detail` holds ids, states
-    and counts only.
+    No answers, passwords or tokens are ever written here: `detail` holds ids, states,
+    counts and filters, and for an erasure the admin's stated reason.
     """
 
     __tablename__ = "audit_events"
@@ -192,10 +192,10 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    actor: Mapped[str | None] = mapped_column(String(254))  # the email at the time
+    actor: Mapped[str | None] = mapped_column(String(254), index=True)  # the email at the time
     action: Mapped[str] = mapped_column(String(40), index=True)
     reference: Mapped[str | None] = mapped_column(String(16), index=True)  # a submission, kept after erasure
-    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     ip: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict] = mapped_column(JSONType, default=dict)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Created: 2026-11-24 18:40:32.416564
+Created: 2026-11-24 19:01:27.908594
 """
 
 from __future__ import annotations
@@ -80,8 +80,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_events_actor"), ["actor"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_reference"), ["reference"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_events_target_user_id"), ["target_user_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_user_id"), ["user_id"], unique=False)
 
     op.create_table(
@@ -189,8 +191,10 @@ def downgrade() -> None:
     op.drop_table("submissions")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_user_id"))
+        batch_op.drop_index(batch_op.f("ix_audit_events_target_user_id"))
         batch_op.drop_index(batch_op.f("ix_audit_events_reference"))
         batch_op.drop_index(batch_op.f("ix_audit_events_at"))
+        batch_op.drop_index(batch_op.f("ix_audit_events_actor"))
         batch_op.drop_index(batch_op.f("ix_audit_events_action"))
 
     op.drop_table("audit_events")
