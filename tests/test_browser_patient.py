@@ -7,30 +7,15 @@ import re
 
 import pytest
 
-from screening.questionnaire import load
+from .browser_helpers import ALL_CLEAR, DEFN, assert_accessible
+from .conftest import DESKTOP, PHONE
 
-from .conftest import DEFAULT, DESKTOP, PHONE
-from .http_patient import all_clear_answers
-
-DEFN = load(DEFAULT)
-ALL_CLEAR = all_clear_answers(DEFN)
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 OUTCOMES = {
     "urgent": ("warning_signs", {"saddle_numbness": "yes"}, "Go to A&E"),
     "not_suitable": ("your_health", {"metal_allergy": "yes"}, "do not come for acupuncture today"),
     "review": ("your_health", {"anticoagulant": "yes"}, "physio"),
     "suitable": (None, {}, "ready"),
 }
-
-
-def assert_accessible(page) -> None:
-    """axe-core finds no WCAG 2.2 A or AA violation on the page as it is now."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
-    violations = results.response["violations"]
-    described = [f"{v['id']}: {v['help']} ({len(v['nodes'])}× e.g. {v['nodes'][0]['html'][:120]})" for v in violations]
-    assert violations == [], f"{page.url}: " + "; ".join(described)
 
 
 @pytest.fixture

@@ -1,0 +1,123 @@
+"""The clinician's round in a real browser, and axe-core on every clinician page."""
+
+from __future__ import annotations
+
+import pytest
+
+from .browser_helpers import ALL_CLEAR, assert_accessible, fill_sections
+from .conftest import DESKTOP, PHONE, Patient, add_user
+
+pytestmark = pytest.mark.usefixtures("browser")
+
+
+@pytest.fixture
+def submissions(app):
+    """Three patients: one all clear, one urgent (sent last), one needing a talk."""
+    references = {}
+    for name, changes in (
+        ("suitable", {}),
+        ("review", {"anticoagulant": "yes"}),
+        ("urgent", {"saddle_numbness": "yes"}),
+    ):
+        patient = Patient(app.test_client())
+        fill_sections(patient, {k: v | {q: a for q, a in changes.items() if q in v} for k, v in ALL_CLEAR.items()})
+        patient.submit()
+        done = patient.get("/intake/done").text
+        references[name] = done.split("Your reference: <strong>")[1].split("<")[0]
+    return references
+
+
+@pytest.fixture
+def signed_in(live, browser, app):
+    """A clinician's browser, signed in through the form."""
+    add_user(app, "clinician@example.org", name="Alex Physio")
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(live.url + "/review/")
+    assert page.url.startswith(live.url + "/review/login")
+    assert_accessible(page)
+    page.fill("input[name=email]", "clinician@example.org")
+    page.fill("input[name=password]", "correct horse battery")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    yield page
+    context.close()
+
+
+def test_a_clinicians_review_round(submissions, signed_in, live):
+    """Sign in, find the urgent one at the top, open it, read why, mark it reviewed."""
+    page = signed_in
+    assert page.url == live.url + "/review/"
+    assert_accessible(page)
+    first_row = page.locator("main table tbody tr").first
+    assert submissions["urgent"] in first_row.inner_text()
+    with page.expect_navigation():
+        first_row.locator("a").first.click()
+    assert submissions["urgent"] in page.title()
+    assert "cauda equina" in page.locator("main").inner_text().lower()
+    assert_accessible(page)
+    page.check("input[name=outcome][value=referred]")
+    page.fill("textarea[name=note]", "Phoned: going to A&E now.")
+    with page.expect_navigation():
+        page.click("text=Save review")
+    text = page.locator("main").inner_text()
+    assert "Referred" in text and "Alex Physio" in text
+    assert_accessible(page)
+
+
+def test_review_errors_are_accessible(submissions, signed_in, live):
+    """A review sent without a decision shows the error summary, and it passes axe."""
+    page = signed_in
+    page.goto(f"{live.url}/review/submissions/{submissions['review']}")
+    with page.expect_navigation():
+        page.click("text=Save review")
+    assert page.locator(".error-summary").count() == 1
+    assert_accessible(page)
+
+
+def test_failed_sign_in_page_is_accessible(live, browser, app):
+    """The sign-in page with an error passes axe."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(live.url + "/review/login")
+    page.fill("input[name=email]", "nobody@example.org")
+    page.fill("input[name=password]", "not the password at all")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert "not right" in page.locator("main").inner_text()
+    assert_accessible(page)
+    context.close()
+
+
+@pytest.mark.parametrize("path", ["/review/users", "/review/users/new", "/review/audit", "/review/password"])
+def test_admin_pages_are_accessible(submissions, live, browser, app, path):
+    """Accounts, audit log and password pages pass axe (as an admin)."""
+    add_user(app, "admin@example.org", role="admin")
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(live.url + "/review/login")
+    page.fill("input[name=email]", "admin@example.org")
+    page.fill("input[name=password]", "correct horse battery")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    page.goto(f"{live.url}/review/submissions/{submissions['urgent']}")  # something in the audit log
+    page.goto(live.url + path)
+    assert page.title()
+    assert_accessible(page)
+    context.close()
+
+
+def test_queue_and_record_on_a_phone(submissions, live, browser, app):
+    """Between sessions on a phone: the queue and a record reflow without sideways scrolling."""
+    add_user(app, "clinician@example.org")
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    page.goto(live.url + "/review/login")
+    page.fill("input[name=email]", "clinician@example.org")
+    page.fill("input[name=password]", "correct horse battery")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    for path in ("/review/", f"/review/submissions/{submissions['urgent']}"):
+        page.goto(live.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+    context.close()
