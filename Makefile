@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app screening
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve test test-long lint format check-questions db clean
+.PHONY: run serve test test-long screenshots lint format check-questions db clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (found %s)" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -40,6 +40,10 @@ test: $(STAMP)
 # The load and fault tests at ten times the size (400 patients over HTTP).
 test-long: $(STAMP)
 	LOAD_PATIENTS=400 LOAD_THREADS=32 $(BIN)/pytest -s tests/test_load.py tests/test_concurrency.py
+
+# A PNG of every page (phone and desktop) in screenshots/, which git ignores.
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.screenshots screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -429,3 +429,24 @@ def test_a_note_of_exactly_1000_characters_is_kept_whole(site, clinician_browser
     assert post_review(clinician_browser, reference, {"outcome": "other", "note": note}).status_code == 303
     [review] = reviews_of(site, reference)
     assert review.note == "Line one\n" + "y" * 991
+
+
+def test_body_map_answers_are_drawn_on_the_record(app, clinician):
+    """The marked regions appear as a picture: marked shapes and a caption naming them."""
+    from screening.questionnaire import load
+
+    from .conftest import DEFAULT, Patient
+    from .http_patient import all_clear_answers
+
+    pages = all_clear_answers(load(DEFAULT))
+    pages["your_back_pain"]["pain_areas"] = ["lower_back", "left_foot", "right_lower_leg"]
+    patient = Patient(app.test_client())
+    for section_id, answers in pages.items():
+        assert patient.answer(section_id, answers).status_code == 302
+    patient.submit()
+    reference = patient.get("/intake/done").text.split("Your reference: <strong>")[1].split("<")[0]
+    page = clinician.get(f"/review/submissions/{reference}").text
+    assert page.count("region--marked") == 3
+    assert 'data-region="left_foot"' in page
+    assert "Marked: Lower back, Right lower leg, Left foot" in page
+    assert "Pain marked below the knee in both legs" in page  # the rule's flag

@@ -159,6 +159,7 @@ class AnswerRow:
     text: str
     answer: str | None  # None: shown but left blank
     flags: list[FlagView] = field(default_factory=list)  # highest level first
+    regions: list[str] | None = None  # a body map's marked regions, drawn as a picture
 
 
 @dataclass
@@ -244,7 +245,13 @@ def answer_sections(submission: Submission, defn: Definition | None, flags: list
     sections = []
     for sec in defn.sections:
         rows = [
-            AnswerRow(q.id, q.text, display(q, answers[q.id]) if q.id in answers else None, by_question.get(q.id, []))
+            AnswerRow(
+                q.id,
+                q.text,
+                display(q, answers[q.id]) if q.id in answers else None,
+                by_question.get(q.id, []),
+                answers.get(q.id, []) if q.type == "body_map" else None,
+            )
             for q in sec.questions
             if q.id in answers or _was_shown(q, values)
         ]
