@@ -121,3 +121,27 @@ def test_queue_and_record_on_a_phone(submissions, live, browser, app):
         page.goto(live.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
     context.close()
+
+
+def test_first_run_setup_and_print_view_are_accessible(live, browser, app, submissions):
+    """The one-time setup page (with an error) and the printable record pass axe."""
+    from screening.auth import setup_token
+
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{live.url}/setup?token={setup_token(app.instance_path)}")
+    assert_accessible(page)
+    page.fill("input[name=password]", "short")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert page.locator(".error-summary").count() == 1
+    assert_accessible(page)
+    add_user(app, "clinician@example.org")
+    page.goto(live.url + "/review/login")
+    page.fill("input[name=email]", "clinician@example.org")
+    page.fill("input[name=password]", "correct horse battery")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    page.goto(f"{live.url}/review/submissions/{submissions['urgent']}?print=1")
+    assert_accessible(page)
+    context.close()

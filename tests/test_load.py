@@ -66,7 +66,7 @@ class Server:
             [sys.executable, "-m", "gunicorn", "-c", "python:screening.gunicorn_conf"],
             cwd=ROOT,
             env=self.env,
-            stdout=subprocess.DEVNULL,
+            stdout=self.log,
             stderr=self.log,
         )
         deadline = time.monotonic() + 30
@@ -168,3 +168,31 @@ def test_sigkill_in_the_middle_loses_nothing_acknowledged(server):
     print(f"\nSIGKILL: {PATIENTS} patients, {requests} requests, {len(problems)} connection errors retried")
     assert len(set(references)) == PATIENTS
     assert sorted(stored(server.url)) == sorted(references)  # acknowledged == stored, no duplicates
+
+
+def test_access_log_leaves_out_query_strings(server):
+    """Tokens in links (first-run setup) and filters never reach the access log."""
+    with urllib.request.urlopen(server.base + "/healthz?token=very-secret-token", timeout=5) as response:
+        assert response.status == 200
+    time.sleep(0.3)
+    log = (server.instance / "gunicorn.log").read_text()
+    assert "GET /healthz HTTP/1.1" in log
+    assert "very-secret-token" not in log
+
+
+def test_production_refuses_per_process_counters_with_several_workers(tmp_path):
+    """With PRODUCTION on, memory:// rate limits and several workers: gunicorn will not start."""
+    url = database_url(tmp_path)
+    prepare_database(url)
+    env = os.environ | {
+        "SCREENING_DATABASE_URL": url,
+        "SCREENING_SECRET_KEY": "x",
+        "SCREENING_PRODUCTION": "true",
+        "SCREENING_RATELIMIT_STORAGE_URI": "memory://",
+        "SCREENING_WORKERS": "2",
+        "SCREENING_BIND": f"127.0.0.1:{free_port()}",
+    }
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:screening.gunicorn_conf"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "Refusing to start: rate-limit counters are per process" in result.stderr + result.stdout

@@ -185,3 +185,12 @@ def test_rate_limits_are_shared_through_the_database(tmp_path):
     for store in (first_store, limiter.storage):
         store.database.engine.dispose()
     second.extensions["screening.db"].engine.dispose()
+
+
+def test_proxy_headers_are_trusted_only_when_configured(tmp_path):
+    """X-Forwarded-Proto counts only with PROXY_FIX_HOPS set (else anyone could fake HTTPS)."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    plain = make_app(tmp_path / "plain").test_client().get("/", headers=forwarded)
+    assert "Strict-Transport-Security" not in plain.headers
+    proxied = make_app(tmp_path / "proxied", PROXY_FIX_HOPS=1).test_client().get("/", headers=forwarded)
+    assert "Strict-Transport-Security" in proxied.headers
