@@ -325,21 +325,11 @@ class Derived(_Strict):
     flags: list[FlagDef] = []
 
 
-class Rule(_Strict):
-    """A flag that depends on more than one answer."""
+class Rule(FlagDef):
+    """A flag that depends on more than one answer: a flag with an id of its own, whose
+    `when` names the answers it tests."""
 
     id: str = Ident
-    when: Any
-    level: Literal["urgent", "contraindication", "precaution", "note"]
-    advice: str | None = None
-    reason: str = Text
-    source: str = Text
-    _when: Any = PrivateAttr(default=None)
-
-    @property
-    def condition(self) -> Any:
-        """The parsed `when`."""
-        return self._when
 
 
 class Case(_Strict):

@@ -297,8 +297,11 @@ def test_old_submission_still_shows_the_questions_it_was_asked(tmp_path):
 def test_record_still_shows_every_flag_when_its_questionnaire_cannot_be_read(site, clinician_browser):
     """Should the stored questionnaire ever fail to rebuild, the flags and answers are still all shown."""
     reference = submit(site, {"numb": "yes"})
+    old = "0" * 64  # an older version whose stored definition no longer rebuilds
     with site.app_context(), db.get_db().transaction() as s:
-        s.execute(update(QuestionnaireVersion).values(definition={"sections": "unreadable"}))
+        s.add(QuestionnaireVersion(version=old, questionnaire_id="small-test", definition={"sections": "unreadable"}))
+        s.flush()
+        s.execute(update(Submission).values(version=old))
     page = clinician_browser.get(record_url(reference))
     assert page.status_code == 200
     text = text_of(page)

@@ -13,6 +13,7 @@ from .. import rules
 from ..auth import limiter
 from ..forms import form_class, form_data, posted_answer, required_message
 from ..questionnaire import AnswerError, Definition, Section
+from ..versions import definition_for
 from . import drafts, pages
 
 bp = Blueprint("intake", __name__)
@@ -192,7 +193,8 @@ def done() -> Any:
     submission = drafts.finished_submission()
     if submission is None:
         return redirect(url_for("intake.start"))
-    defn = definition()
+    # The outcome as worded by the questionnaire the patient answered (it may have changed since).
+    defn = definition_for(submission.version) or definition()
     return render_template(
         "intake/done.html", defn=defn, submission=submission, outcome=pages.outcome_view(defn, submission)
     )

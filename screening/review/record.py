@@ -29,13 +29,13 @@ from ..models import (
     REFERENCE_ALPHABET,
     REVIEW_OUTCOMES,
     AuditEvent,
-    QuestionnaireVersion,
     Review,
     Submission,
     User,
     utcnow,
 )
-from ..questionnaire import LEVELS, SOURCE_REF_RE, Definition, Question, QuestionnaireError, from_data
+from ..questionnaire import LEVELS, SOURCE_REF_RE, Definition, Question
+from ..versions import definition_for
 from . import retention
 from .blueprint import bp
 
@@ -119,20 +119,6 @@ def find_submission(reference: str) -> Submission:
         .options(selectinload(Submission.reviews).selectinload(Review.user))
     )
     return db.session().scalars(query).one_or_none() or abort(404)
-
-
-def definition_for(version: str) -> Definition | None:
-    """The questionnaire as this version asked it (rebuilt once per version), or None if unreadable."""
-    cache: dict[str, Definition | None] = current_app.extensions.setdefault("screening.versions", {})
-    if version not in cache:
-        stored = db.session().get(QuestionnaireVersion, version)
-        try:
-            cache[version] = from_data(stored.definition, source=f"stored questionnaire {version[:8]}")
-        except (QuestionnaireError, AttributeError):
-            # The flags are stored whole, so the record can still show them: never fail the page.
-            current_app.logger.exception("questionnaire version %s cannot be rebuilt", version)
-            cache[version] = None
-    return cache[version]
 
 
 # --- What the record shows (plain data for the templates) ------------------------------
