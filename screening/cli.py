@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import audit, auth, db, migrate, rules
+from . import audit, auth, db, migrate, rules, seed
 from .models import User
 from .questionnaire import LEVELS, Definition, QuestionnaireError, load
 
@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(evaluate_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(migrate.db_group)
-    app.cli.add_command(__import__("screening.seed", fromlist=["seed_command"]).seed_command)
+    app.cli.add_command(seed.seed_command)
 
 
 def current_definition() -> Definition:
