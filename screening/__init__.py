@@ -11,7 +11,7 @@ import click
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import auth, bodymap, cli, db, health, intake, review, security
+from . import auth, bodymap, cli, db, health, intake, review, rules, security
 from .config import ROOT, Defaults, secret_key_from_instance
 from .markup import markdown_lite
 from .questionnaire import Definition, QuestionnaireError, load
@@ -66,9 +66,14 @@ def configure(app: Flask, config: dict[str, Any] | None) -> None:
 
 
 def load_questionnaire(app: Flask) -> None:
-    """Validate questions.yaml; refuse to start (with every problem listed) if it is wrong."""
+    """Validate questions.yaml and run its cases; refuse to start (listing every problem) if
+    it is wrong, a case fails, or an urgent or contraindication flag is untested."""
+    path = app.config["QUESTIONS_PATH"]
     try:
-        definition: Definition | None = load(app.config["QUESTIONS_PATH"])
+        definition: Definition | None = load(path)
+        problems = rules.case_problems(definition)
+        if problems:
+            raise QuestionnaireError(str(path), problems)
     except QuestionnaireError as exc:
         if _cli_command() in COMMANDS_WITHOUT_QUESTIONNAIRE:
             definition = None

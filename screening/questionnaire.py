@@ -791,6 +791,10 @@ class _Checker:
                 numeric = derived or (q is not None and q.type in NUMERIC_TYPES)
                 if numeric and not isinstance(node.bound, (int, float)):
                     self.add(node.path, f"'{node.op}' needs a number here, not {node.bound!r}")
+                elif numeric and q is not None and self._out_of_range(node, q):
+                    self.add(
+                        node.path, f"{node.op} {node.bound} can never match: '{q.id}' only takes {q.low} to {q.high}"
+                    )
                 elif q is not None and q.type == "date" and parse_date(node.bound) is None:
                     self.add(node.path, f"'{node.op}' needs a date written YYYY-MM-DD here")
                 elif not numeric and (q is None or q.type != "date"):
@@ -799,13 +803,35 @@ class _Checker:
                         f"'{node.op}' only works on numbers, scales and dates, not on a {q.type if q else '?'} question",  # noqa: E501
                     )
 
+    @staticmethod
+    def _out_of_range(node: cond.Compare, q: Question) -> bool:
+        """A bound beyond the question's own limits: `gte` above max, or `lte` below min."""
+        if node.op == "gte":
+            return q.high is not None and node.bound > q.high
+        return q.low is not None and node.bound < q.low
+
     def _value_fits(self, path: Path, value: Any, q: Question | None, derived: bool) -> None:
         """One value named in a condition is a possible answer."""
         if derived:
             if not isinstance(value, (int, float)):
                 self.add(path, f"{value!r} can never match: this derived value is a number")
             return
-        if q is None or not q.values:
+        if q is None:
+            return
+        if q.type in NUMERIC_TYPES:
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            if not whole:
+                self.add(path, f"{value!r} can never match: '{q.id}' is answered with a whole number")
+            elif (q.low is not None and value < q.low) or (q.high is not None and value > q.high):
+                self.add(path, f"{value} can never match: '{q.id}' only takes {q.low} to {q.high}")
+            return
+        if q.type == "date":
+            if parse_date(value) is None:
+                self.add(path, f"{value!r} can never match: '{q.id}' is answered with a date (YYYY-MM-DD)")
+            return
+        if not q.values:
+            if not isinstance(value, str):
+                self.add(path, f"{value!r} can never match: '{q.id}' is answered with text")
             return
         if value not in q.values:
             shown = ", ".join(repr(v) for v in q.values)

@@ -17,6 +17,7 @@ from .questionnaire import (
     OUTCOME_OF_LEVEL,
     Definition,
     InvalidAnswer,
+    Problem,
     UnknownQuestion,
     coerce_answers,
     parse_date,
@@ -104,6 +105,8 @@ def evaluate(defn: Definition, answers: Mapping[str, Any], today: dt.date | None
     values = {**kept, **derived}
     flags: list[Flag] = []
     for qid, q in defn.questions.items():
+        if qid not in kept and q.flags and not is_shown(defn, qid, kept, today):
+            continue  # a hidden question raises nothing, not even `{not: ...}` or `{answered: false}`
         for f in q.flags:
             if f.condition.test(kept.get(qid)):
                 flags.append(Flag(qid, f.level, f.reason, f.source, f.advice, (qid,)))
@@ -154,9 +157,7 @@ def evaluate_input(defn: Definition, answers: Any, today: dt.date | None = None)
         raise ValueError("answers must be a JSON object of question id -> answer")
     try:
         checked = coerce_answers(defn, answers, today)
-    except UnknownQuestion as exc:
-        raise ValueError(str(exc)) from None
-    except InvalidAnswer as exc:
+    except (UnknownQuestion, InvalidAnswer) as exc:
         raise ValueError(str(exc)) from None
     return evaluate(defn, checked, today)
 
@@ -213,3 +214,23 @@ def _unexercised(defn: Definition, fired: set[tuple[str, int]]) -> list[str]:
         if rule.level in serious and (rule.id, -1) not in fired:
             missing.append(f"rule {rule.id} ({rule.level})")
     return missing
+
+
+def case_problems(defn: Definition) -> list[Problem]:
+    """The embedded cases that fail, and serious flags no case fires, as Problems.
+
+    The app refuses to start with any of these: a clinic cannot serve red-flag rules
+    its own cases show to be wrong or untested.
+    """
+    results, unexercised = run_cases(defn)
+    problems = [
+        Problem(
+            ("tests", i),
+            f"case '{r.name}' fails: expected {r.expected_outcome} with flags {r.expected_flags}, "
+            f"got {r.outcome} with flags {r.flags}",
+        )
+        for i, r in enumerate(results)
+        if not r.passed
+    ]
+    problems += [Problem(("tests",), f"{name} is not fired by any passing test case") for name in unexercised]
+    return problems

@@ -287,3 +287,49 @@ def test_the_app_refuses_to_start_on_an_invalid_file(tmp_path):
     with pytest.raises(QuestionnaireError) as caught:
         create_app({"SECRET_KEY": "x", "QUESTIONS_PATH": str(broken)}, instance_path=str(tmp_path))
     assert "sections[0].questions[0].flags[0].level" in str(caught.value)
+
+
+def test_number_condition_written_as_text_can_never_match():
+    """`when: "3"` on a number question would never fire: refused."""
+
+    def edit(d):
+        d["sections"][1]["questions"][6]["flags"] = [{"when": "3", "level": "note", "reason": "r", "source": "S1"}]
+
+    path, message, _ = one_problem(changed(edit))
+    assert path == "sections[1].questions[6].flags[0].when"
+    assert "whole number" in message
+
+
+def test_comparison_beyond_the_questions_range_can_never_match():
+    """`{gte: 30}` on a question whose max is 24 would never fire: refused."""
+
+    def edit(d):
+        flag = {"when": {"gte": 30}, "level": "note", "reason": "r", "source": "S1"}
+        d["sections"][1]["questions"][6]["flags"] = [flag]
+
+    path, message, _ = one_problem(changed(edit))
+    assert path == "sections[1].questions[6].flags[0].when.gte"
+    assert "only takes 0 to 24" in message
+
+
+def test_date_condition_that_is_not_a_date():
+    """A date question compared with words would never fire: refused."""
+
+    def edit(d):
+        d["sections"][1]["questions"][1]["flags"] = [
+            {"when": "last year", "level": "note", "reason": "r", "source": "S1"}
+        ]
+
+    path, message, _ = one_problem(changed(edit))
+    assert path == "sections[1].questions[1].flags[0].when"
+    assert "date" in message
+
+
+def test_the_app_refuses_to_start_when_an_embedded_case_fails(tmp_path):
+    """Lowering a red flag's level without updating its case stops the app, naming the case."""
+    weakened = tmp_path / "questions.yaml"
+    text = Path(SMALL).read_text().replace("level: urgent\n            advice: emergency\n", "level: note\n", 1)
+    weakened.write_text(text)
+    with pytest.raises(QuestionnaireError) as caught:
+        create_app({"SECRET_KEY": "x", "QUESTIONS_PATH": str(weakened)}, instance_path=str(tmp_path))
+    assert "case 'numb is urgent' fails" in str(caught.value)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from screening import conditions as cond
 from screening import rules
-from screening.questionnaire import load
+from screening.questionnaire import load, loads
 
 from .conftest import SMALL
 
@@ -157,3 +158,18 @@ def test_evaluate_input_refuses_bad_answers(answers, words):
     with pytest.raises(ValueError) as caught:
         rules.evaluate_input(DEFN, answers, TODAY)
     assert words in str(caught.value)
+
+
+def test_a_hidden_question_raises_no_flag_even_on_not():
+    """A flag written as `{not: ...}` does not fire for a question the patient never saw."""
+    data = (
+        Path(SMALL)
+        .read_text()
+        .replace(
+            '- when: "yes"\n            level: precaution\n            reason: Pregnancy.',
+            '- when: {not: "no"}\n            level: precaution\n            reason: Pregnancy.',
+        )
+    )
+    defn = loads(data)
+    assert [f.id for f in rules.evaluate(defn, {"sex": "female"}, TODAY).flags] == ["pregnant"]  # shown, unanswered
+    assert rules.evaluate(defn, {"sex": "male"}, TODAY).flags == []  # hidden: never asked
