@@ -86,6 +86,8 @@ class Submission(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     outcome_rank: Mapped[int]
     urgent_advice: Mapped[str | None] = mapped_column(String(32))
+    # False: sent early, because an answer was urgent, before every question was answered.
+    complete: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Who the patient is, copied from the answers for the queue and its name filter.
     patient_name: Mapped[str | None] = mapped_column(String(200))

@@ -897,3 +897,42 @@ def test_start_again_without_a_valid_token_deletes_nothing(app, client):
     assert location(response) == "/"
     assert len(drafts(app)) == 1
     assert saved_answers(app)["saddle_numbness"] == "no"
+
+
+# --- an urgent answer reaches the clinic even if the patient stops there -----------------
+
+
+def test_an_urgent_answer_can_be_sent_at_once_unfinished(app, client):
+    """Saddle numbness on page 1: the next page offers to send now, and the clinic gets it."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    page = client.get("/intake/your_back_pain")
+    assert "Send my answers to the clinic now" in page.text
+    response = client.post("/intake/submit", token=client.token("/intake/your_back_pain"))
+    assert location(response) == "/intake/done"
+    [row] = submissions(app)
+    assert (row.outcome, row.complete) == ("urgent", False)
+    assert row.answers["saddle_numbness"] == "yes"
+    done = client.get("/intake/done")
+    assert "You do not need to answer the other questions" in text_of(done)
+
+
+def test_an_urgent_answer_on_a_page_with_an_error_is_kept_and_can_be_sent(app, client):
+    """Yes to saddle numbness but a question skipped: the warning shows, and sending works."""
+    answers = ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"}
+    answers.pop("chest_pain")
+    page = client.answer("warning_signs", answers)
+    assert page.status_code == 400
+    assert "Send my answers to the clinic now" in page.text
+    assert saved_answers(app)["saddle_numbness"] == "yes"
+    response = client.post("/intake/submit", token=client.token("/intake/warning_signs"))
+    assert location(response) == "/intake/done"
+    [row] = submissions(app)
+    assert row.outcome == "urgent" and not row.complete
+
+
+def test_an_unfinished_form_without_urgent_answers_cannot_be_sent(app, client):
+    """Sending early is only for urgent answers: otherwise the missing page is shown."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    response = client.post("/intake/submit", token=client.token("/intake/your_back_pain"))
+    assert "/intake/your_back_pain" in location(response)
+    assert submissions(app) == []

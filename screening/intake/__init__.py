@@ -80,6 +80,12 @@ def section(section_id: str) -> Any:
     if errors:
         for qid, message in errors.items():
             form[qid].errors = [message]
+        page_ids = [q.id for q in sec.questions]
+        others = {k: v for k, v in saved.items() if k not in page_ids}
+        if pages.urgent_advice(defn, others | answers, today(), unsure=frozenset(errors)):
+            # An urgent answer is kept even though the page is not finished, so that the
+            # patient can send it to the clinic at once from the warning.
+            saved = drafts.save_answers(defn, page_ids, answers, today()).answers
         return _render_section(defn, sec, form, saved, change, errors=errors), 400
     try:
         draft = drafts.save_answers(defn, [q.id for q in sec.questions], answers, today())

@@ -90,6 +90,7 @@ class NotReady:
 
     section_id: str | None
     message: str
+    missing: bool = False  # only required answers are missing (the rest is fine)
 
 
 def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
@@ -102,10 +103,12 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             existing = s.get(Submission, draft.submission_id)
             session[DONE_KEY] = existing.reference
             return existing
-        problem = _not_ready(defn, draft.answers, today)
-        if problem:
-            return problem
         result = rules.evaluate(defn, draft.answers, today)
+        problem = _not_ready(defn, draft.answers, today)
+        # An urgent answer goes to the clinic at once, even if the patient stops there.
+        early = isinstance(problem, NotReady) and problem.missing and result.outcome == "urgent"
+        if problem and not early:
+            return problem
         _ensure_version(s, defn)
         submission = Submission(
             draft_token=draft.token,
@@ -117,6 +120,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             outcome=result.outcome,
             outcome_rank=OUTCOME_RANK[result.outcome],
             urgent_advice=result.advice,
+            complete=not early,
             **patient_name(result.answers),
         )
         s.add(submission)
@@ -145,7 +149,9 @@ def _not_ready(defn: Definition, answers: dict[str, Any], today: dt.date) -> Not
         return NotReady(None, "The questions have changed since you started. Please check your answers.")
     missing = rules.missing_required(defn, answers, today)
     if missing:
-        return NotReady(defn.questions[missing[0]].section_id, "Please answer the questions that are still missing.")
+        return NotReady(
+            defn.questions[missing[0]].section_id, "Please answer the questions that are still missing.", missing=True
+        )
     return None
 
 

@@ -98,12 +98,16 @@ def after_save(defn: Definition, sec: Section, answers: dict, change: bool, toda
     return url_for("intake.section", section_id=later[0].id) if later else url_for("intake.check")
 
 
-def urgent_advice(defn: Definition, answers: dict, today: dt.date) -> str | None:
-    """The urgent advice the answers so far call for, shown at once on every page."""
+def urgent_advice(defn: Definition, answers: dict, today: dt.date, unsure: frozenset[str] = frozenset()) -> str | None:
+    """The urgent advice the answers so far call for, shown at once on every page.
+
+    Flags that rest on an `unsure` question (one still to be answered on this page) do
+    not count: a follow-up left blank for a moment is not an emergency.
+    """
     if not answers:
         return None
-    advice = rules.evaluate(defn, answers, today).advice
-    return defn.outcomes.urgent.advice[advice] if advice else None
+    flags = [f for f in rules.evaluate(defn, answers, today).flags if f.level == "urgent" and not unsure & set(f.about)]
+    return defn.outcomes.urgent.advice[flags[0].advice] if flags else None
 
 
 def display(q: Question, answer: Any) -> str:

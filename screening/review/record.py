@@ -280,7 +280,9 @@ def patient_details(submission: Submission, defn: Definition | None) -> list[tup
         "Phone": _question(defn, lambda q: q.type == "phone"),
         "Email": _question(defn, lambda q: q.type == "email"),
     }
-    details = []
+    details = (
+        [] if submission.complete else [("Sent early", "Yes: an urgent answer, so the patient sent it unfinished")]
+    )
     for label, q in questions.items():
         value = display(q, answers[q.id]) if q is not None and q.id in answers else "Not given"
         age = _age_from(submission, defn, q.id) if label == "Date of birth" and q is not None else None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Created: 2026-11-24 19:01:27.908594
+Created: 2026-11-24 19:30:51.359412
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("outcome_rank", sa.Integer(), nullable=False),
         sa.Column("urgent_advice", sa.String(length=32), nullable=True),
+        sa.Column("complete", sa.Boolean(), nullable=False),
         sa.Column("created_at", screening.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("patient_name", sa.String(length=200), nullable=True),
         sa.Column("name_key", sa.String(length=200), nullable=True),
