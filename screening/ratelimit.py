@@ -14,7 +14,9 @@ from __future__ import annotations
 import time
 
 from limits.storage import Storage
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -37,17 +39,29 @@ class DatabaseStorage(Storage):
         return SQLAlchemyError
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        """Add `amount` to the counter, starting a new window when the old one ended."""
+        """Add `amount` to the counter, starting a new window when the old one ended.
+
+        One INSERT ... ON CONFLICT DO UPDATE, so two requests at once from a new address
+        cannot both try to create the row.
+        """
         now = time.time()
         with self.database.transaction() as s:
-            row = s.get(RateLimitCounter, key, with_for_update=True)
-            if row is None:
-                row = RateLimitCounter(key=key, count=0, expires_at=now + expiry)
-                s.add(row)
-            elif row.expires_at <= now:
-                row.count, row.expires_at = 0, now + expiry
-            row.count += amount
-            return row.count
+            insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+            table = RateLimitCounter.__table__
+            ended = table.c.expires_at <= now
+            statement = (
+                insert(table)
+                .values(key=key, count=amount, expires_at=now + expiry)
+                .on_conflict_do_update(
+                    index_elements=[table.c.key],
+                    set_={
+                        "count": case((ended, amount), else_=table.c.count + amount),
+                        "expires_at": case((ended, now + expiry), else_=table.c.expires_at),
+                    },
+                )
+                .returning(table.c.count)
+            )
+            return s.execute(statement).scalar_one()
 
     def _row(self, session: Session, key: str) -> RateLimitCounter | None:
         """The counter if its window is still open."""

@@ -194,3 +194,22 @@ def test_proxy_headers_are_trusted_only_when_configured(tmp_path):
     assert "Strict-Transport-Security" not in plain.headers
     proxied = make_app(tmp_path / "proxied", PROXY_FIX_HOPS=1).test_client().get("/", headers=forwarded)
     assert "Strict-Transport-Security" in proxied.headers
+
+
+def test_database_counters_start_a_new_window_when_the_old_one_ends(app):
+    """The shared store counts within a window and starts again after it."""
+    from sqlalchemy import update
+
+    from screening.models import RateLimitCounter
+    from screening.ratelimit import DatabaseStorage
+
+    store = DatabaseStorage("sql+" + app.extensions["screening.db"].url)
+    assert [store.incr("k", 60) for _ in range(3)] == [1, 2, 3]
+    assert store.get("k") == 3
+    with store.database.transaction() as s:
+        s.execute(update(RateLimitCounter).values(expires_at=0))
+    assert store.get("k") == 0
+    assert store.incr("k", 60) == 1
+    store.clear("k")
+    assert store.get("k") == 0
+    store.database.engine.dispose()

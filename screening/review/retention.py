@@ -9,6 +9,7 @@ empties the log, for when nothing at all may remain on disk.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from .. import audit, db
-from ..models import Draft, Review, Submission, utcnow
+from ..models import Draft, RateLimitCounter, Review, Submission, utcnow
 from .blueprint import bp
 
 # Rows deleted per transaction: small enough that patients' submissions never wait long.
@@ -133,6 +134,8 @@ def purge(days: int) -> Purged:
     submissions = _in_batches(lambda s, limit: _delete_submissions(s, cutoff, limit))
     drafts = _in_batches(lambda s, limit: _delete_drafts(s, now, limit))
     with db.get_db().transaction() as s:
+        # Rate-limit counters whose window has closed hold only addresses: drop them too.
+        s.execute(delete(RateLimitCounter).where(RateLimitCounter.expires_at < time.time()))
         detail = {"days": days, "count": submissions, "drafts": drafts, "before": cutoff.isoformat(timespec="seconds")}
         audit.record(s, "purge", actor="command line", detail=detail)
     _checkpoint()
