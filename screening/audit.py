@@ -19,6 +19,7 @@ ACTIONS = {
     "login": "Signed in",
     "login_failed": "Failed sign-in",
     "logout": "Signed out",
+    "view_queue": "Viewed the list of submissions",
     "view_submission": "Viewed a submission",
     "print_submission": "Printed a submission",
     "review": "Reviewed a submission",

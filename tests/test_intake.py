@@ -936,3 +936,38 @@ def test_an_unfinished_form_without_urgent_answers_cannot_be_sent(app, client):
     response = client.post("/intake/submit", token=client.token("/intake/your_back_pain"))
     assert "/intake/your_back_pain" in location(response)
     assert submissions(app) == []
+
+
+# --- a shared device, and a questionnaire that changed mid-form ---------------------------
+
+
+def test_the_next_patient_on_a_shared_device_starts_afresh(app, client):
+    """After one patient sends, the start page begins a new form: no outcome is shown to the next."""
+    fill_in(client)
+    client.submit()
+    assert "Start a new form" in text_of(client.get("/intake/done"))
+    start = client.get("/")
+    assert start.status_code == 200 and "Start now" in start.text
+    assert location(client.get("/intake/done")) == "/"  # the last patient's outcome is gone
+    page = client.get("/intake/warning_signs")
+    assert checked(page, "saddle_numbness") == []
+    fill_in(client)
+    client.submit()
+    assert len(submissions(app)) == 2
+
+
+def test_answers_the_questionnaire_no_longer_accepts_are_dropped_not_stuck(app, client):
+    """An answer to a removed question, or one no longer valid, is dropped and asked again."""
+    fill_in(client)
+    with app.app_context(), db.get_db().transaction() as s:
+        draft = s.scalars(select(Draft)).one()
+        draft.answers = draft.answers | {"removed_question": "yes", "pain_now": 42}
+    check = client.get("/intake/check")
+    assert check.status_code == 200
+    assert "Not answered yet" in text_of(check)
+    response = client.post("/intake/submit", token=client.token("/intake/warning_signs"))
+    assert "/intake/your_back_pain" in location(response)  # the invalid answer is asked again
+    client.answer("your_back_pain", ALL_CLEAR["your_back_pain"])
+    assert location(client.submit()) == "/intake/done"
+    [row] = submissions(app)
+    assert "removed_question" not in row.answers and row.answers["pain_now"] == 5

@@ -434,3 +434,18 @@ def test_pages_walk_the_queue_index_without_sorting(paged, query, index):
             if "from=" not in query:
                 assert "COVERING INDEX ix_submissions_state_queue" in plan, plan
                 assert "TEMP B-TREE" not in plan, plan
+
+
+def test_each_view_of_the_queue_is_audited_without_the_name_searched(app, clinician):
+    """The list shows health data: every view is one audit row; a name search is not copied."""
+    from sqlalchemy import select as sa_select
+
+    from screening.models import AuditEvent
+
+    clinician.get("/review/")
+    clinician.get("/review/?q=Smi&outcome=urgent")
+    with app.app_context():
+        rows = db.session().scalars(sa_select(AuditEvent).where(AuditEvent.action == "view_queue")).all()
+    assert len(rows) == 2
+    assert rows[1].detail == {"outcome": "urgent", "name_search": True}
+    assert "Smi" not in str(rows[1].detail)

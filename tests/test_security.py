@@ -69,12 +69,21 @@ def test_no_inline_script_or_style_in_pages(client):
 
 
 def test_every_post_endpoint_rejects_a_missing_csrf_token(app):
-    """Walk the URL map: a POST without a token changes nothing, for a signed-in admin too."""
-    add_user(app, "admin@example.org", role="admin")
+    """Walk the URL map: a POST without a token is refused and changes nothing, even for
+    a signed-in admin posting to real records and accounts."""
+    admin_id = add_user(app, "admin@example.org", role="admin")
+    other_id = add_user(app, "other@example.org")
     admin = Patient(app.test_client())
-    admin.post("/review/login", {"email": "admin@example.org", "password": "correct horse battery"})
+    assert (
+        admin.post("/review/login", {"email": "admin@example.org", "password": "correct horse battery"}).status_code
+        == 302
+    )
     patient = Patient(app.test_client())
-    patient.answer("warning_signs", {"saddle_numbness": "no"})  # a draft exists (answers invalid: not saved)
+    patient.answer(
+        "warning_signs", {q.id: "no" for q in app.extensions["screening.questionnaire"].sections[0].questions}
+    )
+    reference = "AAAA-BBBB-CCCC"
+    values = {"section_id": "your_back_pain", "reference": reference, "user_id": str(other_id)}
     before = row_counts(app)
     checked = 0
     for rule in app.url_map.iter_rules():
@@ -82,19 +91,19 @@ def test_every_post_endpoint_rejects_a_missing_csrf_token(app):
             continue
         url = rule.rule
         for arg in rule.arguments:
-            url = url.replace(f"<{arg}>", "warning_signs" if arg == "section_id" else "AAAA-BBBB-CCCC")
-            url = re.sub(r"<[^>]+>", "x", url)
+            url = re.sub(rf"<(?:[a-z]+:)?{arg}>", values[arg], url)
         for browser in (admin, patient):
-            response = browser.client.post(url, data={"email": "x@example.org", "password": "x" * 12})
+            data = {"email": "x@example.org", "password": "x" * 12, "outcome": "cleared", "reason": "r" * 20}
+            response = browser.client.post(url, data=data)
             if rule.endpoint == "intake.submit":
                 assert response.status_code == 302 and response.location.endswith("/intake/check")
             elif rule.endpoint == "intake.restart":
                 assert response.status_code == 302 and response.location.endswith("/")
             else:
-                assert response.status_code in (400, 404), (rule.endpoint, response.status_code)
+                assert response.status_code == 400, (rule.endpoint, response.status_code)
         checked += 1
-    assert checked >= 5
-    assert row_counts(app) == before
+    assert checked >= 12
+    assert admin_id and row_counts(app) == before
 
 
 def test_too_large_a_request_is_413_with_a_friendly_page(client):

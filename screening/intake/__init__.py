@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -49,7 +49,12 @@ def start() -> str:
     """What this is, how long it takes, the privacy notice, and Start."""
     defn = definition()
     draft = drafts.current_draft()
-    resumable = draft is not None and draft.submission_id is None and bool(draft.answers)
+    if drafts.DONE_KEY in session or (draft is not None and draft.submission_id is not None):
+        # Answers already sent from this browser: the start page begins a new form, so
+        # the next patient on a shared tablet never sees the last one's outcome.
+        drafts.forget_browser()
+        draft = None
+    resumable = draft is not None and bool(draft.answers)
     return render_template(
         "intake/start.html", defn=defn, resumable=resumable, first=defn.sections[0], form=SubmitForm()
     )
@@ -71,7 +76,7 @@ def section(section_id: str) -> Any:
     draft = drafts.current_draft()
     if draft is not None and draft.submission_id is not None:
         return redirect(url_for("intake.done"))
-    saved = draft.answers if draft else {}
+    saved = drafts.usable(defn, draft.answers, today()) if draft else {}
     change = request.args.get("change") == "1"
     form = form_class(defn, sec)(data=form_data(sec, saved))
     if request.method == "GET":
@@ -101,7 +106,7 @@ def csrf_failed() -> Any:
         defn = definition()
         sec = defn.section(request.view_args["section_id"]) or abort(404)
         draft = drafts.current_draft()
-        saved = draft.answers if draft else {}
+        saved = drafts.usable(defn, draft.answers, today()) if draft else {}
         form = form_class(defn, sec)()  # the posted answers, shown again
         message = (
             "This page was open for a long time, so for your safety we could not save it yet. "
@@ -169,14 +174,15 @@ def check() -> Any:
         return redirect(url_for("intake.start"))
     if draft.submission_id is not None:
         return redirect(url_for("intake.done"))
-    summary = pages.check_summary(defn, draft.answers, today())
+    answers = drafts.usable(defn, draft.answers, today())
+    summary = pages.check_summary(defn, answers, today())
     return render_template(
         "intake/check.html",
         defn=defn,
         summary=summary,
         form=SubmitForm(),
-        urgent=pages.urgent_advice(defn, draft.answers, today()),
-        back=pages.back_url(defn, None, draft.answers, today()),
+        urgent=pages.urgent_advice(defn, answers, today()),
+        back=pages.back_url(defn, None, answers, today()),
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from .. import db, rules
 from ..models import OUTCOME_RANK, Draft, QuestionnaireVersion, Submission, utcnow
-from ..questionnaire import Definition, InvalidAnswer, UnknownQuestion, coerce_answers
+from ..questionnaire import AnswerError, Definition
 
 SESSION_KEY = "draft"
 DONE_KEY = "submission"
@@ -35,6 +35,33 @@ def _live(draft: Draft | None) -> Draft | None:
     if draft is None or draft.expires_at <= utcnow():
         return None
     return draft
+
+
+def usable(defn: Definition, answers: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """The draft's answers that the current questionnaire still asks and accepts.
+
+    questions.yaml may change while a patient is half-way through: an answer to a
+    question that is gone, or no longer valid, is dropped (the patient is asked again)
+    instead of blocking the form or breaking a page.
+    """
+    kept = {}
+    for qid, value in answers.items():
+        q = defn.questions.get(qid)
+        if q is None:
+            continue
+        try:
+            value = q.coerce(value, today)
+        except AnswerError:
+            continue
+        if value is not None:
+            kept[qid] = value
+    return kept
+
+
+def forget_browser() -> None:
+    """This browser no longer holds a draft or an outcome (a new patient on a shared device)."""
+    session.pop(SESSION_KEY, None)
+    session.pop(DONE_KEY, None)
 
 
 def current_draft() -> Draft | None:
@@ -63,7 +90,7 @@ def save_answers(defn: Definition, page_ids: list[str], page: dict[str, Any], to
         if draft is None:
             draft = Draft(answers={}, expires_at=utcnow() + lifetime())
             s.add(draft)
-        merged = {k: v for k, v in draft.answers.items() if k not in page_ids} | page
+        merged = {k: v for k, v in usable(defn, draft.answers, today).items() if k not in page_ids} | page
         kept, _ = rules.visible_answers(defn, merged, today)
         draft.answers = kept
         draft.updated_at = utcnow()
@@ -103,8 +130,9 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             existing = s.get(Submission, draft.submission_id)
             session[DONE_KEY] = existing.reference
             return existing
-        result = rules.evaluate(defn, draft.answers, today)
-        problem = _not_ready(defn, draft.answers, today)
+        answers = usable(defn, draft.answers, today)
+        result = rules.evaluate(defn, answers, today)
+        problem = _not_ready(defn, answers, today)
         # An urgent answer goes to the clinic at once, even if the patient stops there.
         early = isinstance(problem, NotReady) and problem.missing and result.outcome == "urgent"
         if problem and not early:
@@ -139,14 +167,7 @@ def patient_name(answers: dict[str, Any]) -> dict[str, str | None]:
 
 
 def _not_ready(defn: Definition, answers: dict[str, Any], today: dt.date) -> NotReady | None:
-    """Why these answers cannot be sent (the questionnaire may have changed meanwhile)."""
-    try:
-        coerce_answers(defn, answers, today)
-    except (UnknownQuestion, InvalidAnswer) as exc:
-        qid = exc.qid
-        if qid in defn.questions:
-            return NotReady(defn.questions[qid].section_id, "Please check this answer again.")
-        return NotReady(None, "The questions have changed since you started. Please check your answers.")
+    """Why these (usable) answers cannot be sent yet: a required question still to answer."""
     missing = rules.missing_required(defn, answers, today)
     if missing:
         return NotReady(

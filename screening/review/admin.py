@@ -28,12 +28,12 @@ from .. import audit, auth, db
 from ..auth import admin_required
 from ..models import AuditEvent, User
 from .blueprint import ActionForm, bp
+from .export import safe_cell
 
 ROLES = {"clinician": "Clinician", "admin": "Admin"}
 DUPLICATE_EMAIL = "An account with this email address already exists"
 PAGE_SIZE = 50
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_HEADER = ["id", "when (UTC)", "who", "action", "what", "reference", "account", "ip", "detail"]
 
 
@@ -349,12 +349,6 @@ def audit_page(filters: dict[str, str], before: int | None = None, after: int | 
     )
 
 
-def csv_cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def export_audit_log(filters: dict[str, str]) -> Iterator[str]:
     """Record the download, then the filtered log as CSV lines, newest first, a batch at a time."""
     with db.get_db().transaction() as s:
@@ -368,7 +362,7 @@ def export_audit_log(filters: dict[str, str]) -> Iterator[str]:
         writer.writerow(CSV_HEADER)
         for event, target_email in db.session().execute(query.execution_options(yield_per=500)):
             writer.writerow(
-                csv_cell(value)
+                safe_cell(value)
                 for value in (
                     event.id,
                     event.at.strftime("%Y-%m-%d %H:%M:%S"),

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from wtforms import Form, StringField
 from wtforms.validators import ValidationError
 
-from .. import db
+from .. import audit, db
 from ..models import OUTCOME_RANK, REFERENCE_ALPHABET, Submission
 from ..questionnaire import LEVELS
 from .blueprint import bp
@@ -408,4 +408,8 @@ def queue() -> tuple[str, int]:
     if not form.validate():
         return render_queue(form, None)
     size = current_app.config.get("QUEUE_PAGE_SIZE", 50)
-    return render_queue(form, load_page(form.filters(), form.cursor(), size))
+    filters = form.filters()
+    # The list shows names, outcomes and flag reasons: health data, so its views are audited too.
+    with db.get_db().transaction() as s:
+        audit.record(s, "view_queue", detail=filters.audit_detail())
+    return render_queue(form, load_page(filters, form.cursor(), size))

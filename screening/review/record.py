@@ -26,7 +26,6 @@ from .. import audit, db
 from ..auth import admin_required
 from ..intake.pages import display
 from ..models import (
-    REFERENCE_ALPHABET,
     REVIEW_OUTCOMES,
     AuditEvent,
     Review,
@@ -38,6 +37,7 @@ from ..questionnaire import LEVELS, SOURCE_REF_RE, Definition, Question
 from ..versions import definition_for
 from . import retention
 from .blueprint import bp
+from .queue import normalise_reference
 
 NOTE_LIMIT = 1000
 REASON_LIMIT = 500
@@ -103,19 +103,11 @@ class EraseForm(FlaskForm):
 # --- Finding the submission and its questionnaire ------------------------------------
 
 
-def normalise_reference(raw: str) -> str:
-    """K7QM-4XR2-PD9H from any case, with or without dashes or spaces."""
-    chars = "".join(raw.split()).replace("-", "").upper()
-    if len(chars) == 12 and all(c in REFERENCE_ALPHABET for c in chars):
-        return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
-    return raw
-
-
 def find_submission(reference: str) -> Submission:
     """The submission with this reference, with its reviews and reviewers; 404 if none."""
     query = (
         select(Submission)
-        .where(Submission.reference == normalise_reference(reference))
+        .where(Submission.reference == (normalise_reference(reference) or reference))
         .options(selectinload(Submission.reviews).selectinload(Review.user))
     )
     return db.session().scalars(query).one_or_none() or abort(404)
