@@ -1,7 +1,8 @@
 """Markdown-lite: the small text format of questions.yaml's longer texts.
 
-Paragraphs, `- ` lists, `## ` headings and `**bold**`; everything else, HTML included,
-is shown exactly as typed.
+Paragraphs, `- ` lists, `## ` headings, `**bold**` and links `[text](tel:999)` (to
+`tel:`, `mailto:` and `https:` addresses only, so a phone number can be tapped);
+everything else, HTML included, is shown exactly as typed.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import re
 from markupsafe import Markup, escape
 
 BOLD = re.compile(r"\*\*(.+?)\*\*")
+LINK = re.compile(r"\[([^\]]+)\]\(((?:tel:|mailto:|https://)[^)\s\"<>]+)\)")
 
 
 def _inline(text: str) -> str:
-    """Escape a line, then turn **bold** into <strong>."""
-    return BOLD.sub(r"<strong>\1</strong>", str(escape(text)))
+    """Escape a line, then turn **bold** into <strong> and [text](tel:...) into links."""
+    html = BOLD.sub(r"<strong>\1</strong>", str(escape(text)))
+    return LINK.sub(r'<a href="\2">\1</a>', html)
 
 
 def _blocks(text: str) -> list[tuple[str, list[str]]]:

@@ -53,7 +53,7 @@ def patient_pages(browser, base: str, out: Path, size: dict, label: str, urgent:
     page.goto(base + "/")
     shoot(page, out, f"{label}-01-start")
     page.goto(base + f"/intake/{DEFN.sections[0].id}")
-    page.click("main form button[type=submit]")
+    page.click("#questions button[type=submit]")
     page.wait_for_load_state()
     shoot(page, out, f"{label}-02-errors")
     for number, section in enumerate(DEFN.sections, start=3):
@@ -74,7 +74,7 @@ def patient_pages(browser, base: str, out: Path, size: dict, label: str, urgent:
                 page.fill(f'[name="{qid}"]', str(value))
         shoot(page, out, f"{label}-{number:02d}-{section.id}")
         with page.expect_navigation():
-            page.click("main form button[type=submit]")
+            page.click("#questions button[type=submit]")
     shoot(page, out, f"{label}-08-check")
     with page.expect_navigation():
         page.click("text=Send my answers")

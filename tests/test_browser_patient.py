@@ -51,7 +51,7 @@ def fill(page, answers: dict) -> None:
 def press_continue(page) -> None:
     """Press the page's main button and wait for the next page."""
     with page.expect_navigation():
-        page.click("main form button[type=submit]")
+        page.click("#questions button[type=submit]")
 
 
 def complete(page, base: str, outcome: str, check_each_page: bool = True) -> str:
@@ -190,7 +190,7 @@ def answer_by_keyboard(page, answers: dict) -> None:
                 page.keyboard.type(f"{day}{month}{year}")
             else:
                 page.keyboard.type(str(value))
-    tab_to(page, "main form button[type=submit]")
+    tab_to(page, "#questions button[type=submit]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
 

@@ -118,6 +118,7 @@ def text_of(page) -> str:
     """The visible text of a page (or HTML string): tags removed, whitespace collapsed."""
     source = page if isinstance(page, str) else page.text
     source = re.sub(r"<(script|style)\b.*?</\1>", " ", source, flags=re.S)
+    source = re.sub(r"</?(a|strong|em|span)\b[^>]*>", "", source)  # inline tags add no space
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", source)).split())
 
 
@@ -971,3 +972,10 @@ def test_answers_the_questionnaire_no_longer_accepts_are_dropped_not_stuck(app, 
     assert location(client.submit()) == "/intake/done"
     [row] = submissions(app)
     assert "removed_question" not in row.answers and row.answers["pain_now"] == 5
+
+
+def test_continue_where_you_left_off_goes_to_the_first_unfinished_page(client):
+    """A returning patient carries on at the first page with questions still to answer."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    start = client.get("/")
+    assert 'href="/intake/your_back_pain">Continue where you left off' in start.text

@@ -55,8 +55,9 @@ def start() -> str:
         drafts.forget_browser()
         draft = None
     resumable = draft is not None and bool(draft.answers)
+    resume = pages.resume_url(defn, drafts.usable(defn, draft.answers, today()), today()) if resumable else None
     return render_template(
-        "intake/start.html", defn=defn, resumable=resumable, first=defn.sections[0], form=SubmitForm()
+        "intake/start.html", defn=defn, resumable=resumable, resume=resume, first=defn.sections[0], form=SubmitForm()
     )
 
 

@@ -98,6 +98,14 @@ def after_save(defn: Definition, sec: Section, answers: dict, change: bool, toda
     return url_for("intake.section", section_id=later[0].id) if later else url_for("intake.check")
 
 
+def resume_url(defn: Definition, answers: dict, today: dt.date) -> str:
+    """Where a returning patient carries on: the first page still to answer, else the check page."""
+    missing = rules.missing_required(defn, answers, today)
+    if missing:
+        return url_for("intake.section", section_id=defn.questions[missing[0]].section_id)
+    return url_for("intake.check")
+
+
 def urgent_advice(defn: Definition, answers: dict, today: dt.date, unsure: frozenset[str] = frozenset()) -> str | None:
     """The urgent advice the answers so far call for, shown at once on every page.
 
