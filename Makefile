@@ -29,7 +29,7 @@ serve: db
 	$(BIN)/gunicorn -c python:screening.gunicorn_conf
 
 test: $(STAMP)
-	$(BIN)/pytest
+	env -u TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== The same suite on PostgreSQL =="; \
 		$(BIN)/pytest; \
@@ -58,3 +58,14 @@ check-questions: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Benchmarks (not part of the test suite): one table, the figures also in
+# benchmarks/results.json. SQLite always; PostgreSQL too when BENCH_DATABASE_URL is
+# set (a postgresql+psycopg URL; that database is emptied). About 5 minutes on SQLite
+# alone; `make bench ARGS=--quick` (or `make bench-quick`) takes under a minute.
+.PHONY: bench bench-quick
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run $(ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.run --quick $(ARGS)

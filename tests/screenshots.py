@@ -77,7 +77,7 @@ def patient_pages(browser, base: str, out: Path, size: dict, label: str, urgent:
             page.click("#questions button[type=submit]")
     shoot(page, out, f"{label}-08-check")
     with page.expect_navigation():
-        page.click("text=Send my answers")
+        page.click('text="Send my answers"')
     shoot(page, out, f"{label}-09-outcome-{'urgent' if urgent else 'suitable'}")
     for path, name in (("/info/before-your-session", "10-before-your-session"), ("/info/aftercare", "11-aftercare")):
         page.goto(base + path)

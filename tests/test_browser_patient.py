@@ -60,7 +60,8 @@ def complete(page, base: str, outcome: str, check_each_page: bool = True) -> str
     page.goto(base + "/")
     if check_each_page:
         assert_accessible(page)
-    page.click("text=Start now")
+    with page.expect_navigation():
+        page.click("text=Start now")
     for section in DEFN.sections:
         assert re.search(r"Step \d of \d", page.title())
         answers = dict(ALL_CLEAR[section.id]) | (changes if section.id == changed_section else {})
@@ -74,7 +75,7 @@ def complete(page, base: str, outcome: str, check_each_page: bool = True) -> str
     if check_each_page:
         assert_accessible(page)
     with page.expect_navigation():
-        page.click("text=Send my answers")
+        page.click('text="Send my answers"')
     assert re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", page.locator(".reference").inner_text())
     if check_each_page:
         assert_accessible(page)
