@@ -64,20 +64,22 @@ class HttpPatient:
         for attempt in range(self.retries + 1):
             started = time.perf_counter()
             try:
-                with self.opener.open(self.base + path, data=body, timeout=30) as response:
-                    result = response.status, response.read().decode(), response.headers.get("Location", "")
-            except urllib.error.HTTPError as exc:
-                result = exc.code, exc.read().decode(errors="replace"), exc.headers.get("Location", "")
-                if exc.code >= 500 and attempt < self.retries:
-                    self.errors += 1
-                    self.problems.append(f"{exc.code} on {path}")
-                    time.sleep(0.1 * (attempt + 1))
-                    continue
+                try:
+                    with self.opener.open(self.base + path, data=body, timeout=30) as response:
+                        result = response.status, response.read().decode(), response.headers.get("Location", "")
+                except urllib.error.HTTPError as exc:  # any status urllib does not follow, 302 included
+                    result = exc.code, exc.read().decode(errors="replace"), exc.headers.get("Location", "")
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                # The server died mid-request or mid-response: ask again, as a browser's retry would.
                 self.errors += 1
                 self.problems.append(f"{type(exc).__name__} on {path}")
                 if attempt == self.retries:
                     raise
+                time.sleep(0.1 * (attempt + 1))
+                continue
+            if result[0] >= 500 and attempt < self.retries:
+                self.errors += 1
+                self.problems.append(f"{result[0]} on {path}")
                 time.sleep(0.1 * (attempt + 1))
                 continue
             self.requests += 1
