@@ -8,7 +8,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,15 @@ COMMON_PASSWORDS = frozenset(
     for line in (Path(__file__).parent / "common_passwords.txt").read_text().splitlines()
     if line.strip() and not line.startswith("#")
 )
+
+
 # A hash to check against when the account does not exist, so that a wrong email
 # takes as long as a wrong password and the answer says nothing about which it was.
-_DUMMY_HASH = generate_password_hash("not a real password", method=PASSWORD_METHOD)
+@cache
+def _dummy_hash() -> str:
+    """Made on first use, not at import: hashing takes a moment and most commands never need it."""
+    return generate_password_hash("not a real password", method=PASSWORD_METHOD)
+
 
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
@@ -66,7 +72,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None (in constant-ish time)."""
     user = db.session().scalars(select(User).where(User.email == normalise_email(email))).one_or_none()
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None

@@ -36,6 +36,8 @@ class Defaults:
     LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_ADDRESS = "30 per 15 minutes"
     INTAKE_LIMIT = "120 per minute"
+    # Seconds the queue's counts per outcome may be reused (the rows are always live).
+    QUEUE_COUNTS_CACHE_SECONDS = 5
     # Where rate-limit counters live. None: the app's own database (shared by every
     # worker); "memory://" counts per process; "redis://host:6379" also works.
     RATELIMIT_STORAGE_URI: str | None = None

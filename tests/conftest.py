@@ -51,6 +51,7 @@ def make_app(tmp_path: Path, **config):
         "DATABASE_URL": url,
         "QUESTIONS_PATH": DEFAULT,
         "RATELIMIT_STORAGE_URI": "memory://",  # test_security checks the database store
+        "QUEUE_COUNTS_CACHE_SECONDS": 0,  # tests change rows between views; test_review_queue checks the cache
     }
     settings.update(config)
     prepare_database(url)

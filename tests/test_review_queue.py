@@ -449,3 +449,23 @@ def test_each_view_of_the_queue_is_audited_without_the_name_searched(app, clinic
     assert len(rows) == 2
     assert rows[1].detail == {"outcome": "urgent", "name_search": True}
     assert "Smi" not in str(rows[1].detail)
+
+
+def test_counts_are_reused_for_a_few_seconds_but_rows_are_live(tmp_path):
+    """With the cache on, a new submission shows in the list at once and in the counts later."""
+    from .conftest import Clinician, add_user, make_app
+
+    app = make_app(tmp_path, QUEUE_COUNTS_CACHE_SECONDS=60)
+    add_user(app, "clinician@example.org")
+    browser = Clinician(app.test_client())
+    browser.sign_in("clinician@example.org")
+    add_submissions(app, {"outcome": "urgent"})
+
+    def urgent_count() -> str:
+        page = browser.get("/review/").text
+        return re.search(r'outcome-count--urgent".*?outcome-count__number">(\d+)<', page, re.S).group(1)
+
+    assert urgent_count() == "1"
+    [new] = add_submissions(app, {"outcome": "urgent"})
+    assert new in browser.get("/review/").text  # the row itself is live
+    assert urgent_count() == "1"  # the count is reused within the minute

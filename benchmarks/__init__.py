@@ -1,0 +1,1 @@
+"""Benchmarks: how fast, how big, how lean, against the bare stack (`make bench`)."""
