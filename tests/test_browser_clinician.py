@@ -5,9 +5,18 @@ from __future__ import annotations
 import pytest
 
 from .browser_helpers import ALL_CLEAR, assert_accessible, fill_sections
-from .conftest import DESKTOP, PHONE, Patient, add_user
+from .conftest import DESKTOP, PASSWORD, PHONE, Patient, add_user
 
 pytestmark = pytest.mark.usefixtures("browser")
+
+
+def sign_in(page, base: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the form, as a person would."""
+    page.goto(base + "/review/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
 
 
 @pytest.fixture
@@ -79,11 +88,7 @@ def test_failed_sign_in_page_is_accessible(live, browser, app):
     """The sign-in page with an error passes axe."""
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
-    page.goto(live.url + "/review/login")
-    page.fill("input[name=email]", "nobody@example.org")
-    page.fill("input[name=password]", "not the password at all")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    sign_in(page, live.url, "nobody@example.org", "not the password at all")
     assert "not right" in page.locator("main").inner_text()
     assert_accessible(page)
     context.close()
@@ -95,11 +100,7 @@ def test_admin_pages_are_accessible(submissions, live, browser, app, path):
     add_user(app, "admin@example.org", role="admin")
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    page.goto(live.url + "/review/login")
-    page.fill("input[name=email]", "admin@example.org")
-    page.fill("input[name=password]", "correct horse battery")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    sign_in(page, live.url, "admin@example.org")
     page.goto(f"{live.url}/review/submissions/{submissions['urgent']}")  # something in the audit log
     page.goto(live.url + path)
     assert page.title()
@@ -112,11 +113,7 @@ def test_queue_and_record_on_a_phone(submissions, live, browser, app):
     add_user(app, "clinician@example.org")
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
-    page.goto(live.url + "/review/login")
-    page.fill("input[name=email]", "clinician@example.org")
-    page.fill("input[name=password]", "correct horse battery")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    sign_in(page, live.url, "clinician@example.org")
     for path in ("/review/", f"/review/submissions/{submissions['urgent']}"):
         page.goto(live.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
@@ -137,11 +134,7 @@ def test_first_run_setup_and_print_view_are_accessible(live, browser, app, submi
     assert page.locator(".error-summary").count() == 1
     assert_accessible(page)
     add_user(app, "clinician@example.org")
-    page.goto(live.url + "/review/login")
-    page.fill("input[name=email]", "clinician@example.org")
-    page.fill("input[name=password]", "correct horse battery")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    sign_in(page, live.url, "clinician@example.org")
     page.goto(f"{live.url}/review/submissions/{submissions['urgent']}?print=1")
     assert_accessible(page)
     context.close()
