@@ -469,3 +469,16 @@ def test_counts_are_reused_for_a_few_seconds_but_rows_are_live(tmp_path):
     [new] = add_submissions(app, {"outcome": "urgent"})
     assert new in browser.get("/review/").text  # the row itself is live
     assert urgent_count() == "1"  # the count is reused within the minute
+
+
+def test_paging_through_a_name_search_has_no_gaps_or_repeats(paged):
+    """A search is read through the name index and sorted: still triage order, page by page."""
+    app, browser = paged
+    rows = tied_rows()
+    for row in rows[::2]:
+        row["name"] = "Morgan Example"
+    add_submissions(app, *rows)
+    seen, urls = walk_pages(browser, "/review/?q=morgan")
+    morgans = [ref for ref in triage_order(app) if ref in set(seen)]
+    assert seen == morgans and len(seen) == len(set(seen)) == 20
+    assert len(urls) == 3 and all("q=morgan" in url for url in urls)

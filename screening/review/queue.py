@@ -271,7 +271,53 @@ class QueueFilters(Form):
         return Cursor.decode(self.after.data) if self.after.data else None
 
 
+# A name or reference search matches few rows: read them through the name and reference
+# indexes and sort them here, rather than walk the whole queue index looking for them.
+SEARCH_SORT_LIMIT = 2000
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def walk(s: Session, filters: Filters, after: Cursor | None, size: int, columns: Sequence[Any]) -> list[Row]:
+    """Up to `size` rows just past `after`, in triage order (columns must include
+    outcome_rank, created_at and id)."""
+    if filters.name_prefix or filters.reference:
+        found = _search_rows(s, filters, after, size, columns)
+        if found is not None:
+            return found
+    return _walk_ranks(s, filters, after, size, columns)
+
+
+def _micros(moment: dt.datetime) -> int:
+    """A timestamp as whole microseconds (exact, unlike a float)."""
+    return (moment - EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _triage_key(row: Any) -> tuple:
+    """Triage order as a sort key: rank up, then newest first."""
+    return (row.outcome_rank, -_micros(row.created_at), -row.id)
+
+
+def _search_rows(s: Session, filters: Filters, after: Cursor | None, size: int, columns: Sequence[Any]) -> list | None:
+    """A search's rows past `after` in triage order; None when it matches too many to sort.
+
+    Only the sort keys of the matches are read and sorted; the page's rows are then
+    fetched by id.
+    """
+    keys_stmt = select(Submission.outcome_rank, Submission.created_at, Submission.id).where(*filters.conditions())
+    keys = s.execute(keys_stmt.limit(SEARCH_SORT_LIMIT + 1)).all()
+    if len(keys) > SEARCH_SORT_LIMIT:
+        return None  # a common prefix: the ordered walk finds matches quickly anyway
+    if after is not None:
+        edge = (after.rank, -_micros(after.created_at), -after.id)
+        keys = [key for key in keys if _triage_key(key) > edge]
+    page = sorted(keys, key=_triage_key)[:size]
+    if not page:
+        return []
+    rows = s.execute(select(*columns).where(Submission.id.in_([key.id for key in page]))).all()
+    return sorted(rows, key=_triage_key)
+
+
+def _walk_ranks(s: Session, filters: Filters, after: Cursor | None, size: int, columns: Sequence[Any]) -> list[Row]:
     """Up to `size` rows just past `after`, in triage order: one index range per outcome."""
     rows: list[Row] = []
     for rank in filters.ranks(after):
