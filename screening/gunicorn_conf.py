@@ -31,7 +31,8 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss'
 
 def on_starting(server) -> None:
     """Refuse per-process rate-limit counters with several workers in production."""
-    app = create_app()
+    # The preloaded app (gunicorn loads it before this hook): no second build and check.
+    app = server.app.wsgi() if server.cfg.preload_app else create_app()
     storage = app.config["RATELIMIT_STORAGE_URI"] or ""
     if app.config["PRODUCTION"] and server.cfg.workers > 1 and storage.startswith("memory://"):
         raise SystemExit(
