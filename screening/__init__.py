@@ -86,13 +86,23 @@ def load_questionnaire(app: Flask) -> None:
 
 
 def _cli_command() -> str | None:
-    """The name of the flask subcommand being run, if any."""
+    """The name of the flask subcommand being run, if any (None when served)."""
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return None
-    pending = list(getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", []))
-    pending += list(ctx.args)
-    return next((arg for arg in pending if not arg.startswith("-")), None)
+    if ctx.parent is not None:  # inside a subcommand already: name the one just below flask
+        while ctx.parent.parent is not None:
+            ctx = ctx.parent
+        return ctx.info_name
+    # Flask builds the app while still looking up the subcommand, when click has already
+    # taken the remaining arguments off the context: read them from the command line.
+    args = iter(sys.argv[1:])
+    for arg in args:
+        if arg in ("--app", "-A", "--env-file", "-e"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def register_blueprints(app: Flask) -> None:

@@ -88,6 +88,8 @@ def test_check_questions_runs_when_the_configured_file_is_broken(tmp_path):
     result = flask("check-questions", tmp_path=tmp_path, questions=str(path))
     assert result.returncode == 1
     assert "'severe' is not allowed" in result.stderr
+    assert "cannot start" not in result.stderr  # the command itself ran and reported
+    assert "2 problem(s) in the questionnaire" in result.stderr
 
 
 def test_other_commands_refuse_to_start_on_a_broken_file(tmp_path):
