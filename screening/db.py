@@ -21,6 +21,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 IMMEDIATE = "screening_begin_immediate"
 
+# Every engine of this process. A forked worker (gunicorn preloads the app) must not
+# share the parent's open connections: two processes on one socket corrupt each other's
+# conversations. One fork hook serves them all (weak: an engine no app uses goes away).
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _drop_inherited_connections() -> None:
+    """In a forked child: forget the parent's pooled connections without closing them."""
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_drop_inherited_connections)
+
 
 class Database:
     """The engine and session factories of one app."""
@@ -35,10 +49,7 @@ class Database:
         self.write_engine = self.engine.execution_options(**{IMMEDIATE: True})
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
-        # A forked worker (gunicorn preloads the app) must not share the parent's open
-        # connections: two processes on one socket corrupt each other's conversations.
-        engine = weakref.ref(self.engine)
-        os.register_at_fork(after_in_child=lambda: engine() and engine().dispose(close=False))
+        _ENGINES.add(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
