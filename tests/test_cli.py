@@ -37,8 +37,8 @@ def test_check_questions_prints_a_summary(runner):
     result = runner.invoke(args=["check-questions"])
     assert result.exit_code == 0, result.output
     assert "Sections: 5" in result.output
-    assert "urgent 13" in result.output
-    assert "Test cases: 68 of 68 passed." in result.output
+    assert "urgent 17" in result.output
+    assert "Test cases: 94 of 94 passed." in result.output
 
 
 def test_check_questions_on_another_path(runner):

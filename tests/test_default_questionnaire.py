@@ -30,6 +30,8 @@ CONTRACT: dict[str, dict[str, str]] = {
     "back_lump_or_shape_change": {"yes": "urgent:same_day"},
     "chest_pain": {"yes": "urgent:emergency"},
     "major_trauma": {"yes": "urgent:emergency"},
+    "tummy_pain": {"yes_sudden_severe": "urgent:emergency", "yes": "precaution"},
+    "straining_pain": {"yes": "precaution"},
     "minor_injury_sudden_pain": {"yes": "precaution"},
     "osteoporosis_or_steroids": {"yes": "precaution"},
     "pain_getting_worse": {"yes": "precaution"},
@@ -61,6 +63,7 @@ CONTRACT: dict[str, dict[str, str]] = {
 VALUES = {
     "fever_or_unwell": ["no", "fever", "minor_illness"],
     "pregnant": ["no", "yes", "not_sure"],
+    "tummy_pain": ["no", "yes_sudden_severe", "yes"],
     "epilepsy": ["no", "yes_controlled", "yes_not_controlled"],
     "needle_fear": ["ok", "a_little", "very"],
     "immune_weak": ["no", "yes", "chemo_or_low_white_cells"],
@@ -90,8 +93,25 @@ def test_every_contract_question_has_its_flags(qid):
 
 @pytest.mark.parametrize("qid", sorted(VALUES))
 def test_choice_values_are_the_contract(qid):
-    """Answer values are exactly those in the contract."""
-    assert DEFN.questions[qid].values == VALUES[qid]
+    """Answer values are exactly those in the contract (the order on the page may differ)."""
+    assert sorted(DEFN.questions[qid].values) == sorted(VALUES[qid])
+
+
+def test_yes_comes_before_no():
+    """Every closed question offers its "yes" answers before "no" (no answer is led to)."""
+    for q in DEFN.questions.values():
+        values = [str(v) for v in q.values]
+        if "no" in values:
+            yeses = [
+                i for i, v in enumerate(values) if v.startswith("yes") or v in ("not_sure", "fever", "minor_illness")
+            ]
+            assert all(i < values.index("no") for i in yeses), q.id
+
+
+def test_no_leading_words():
+    """No page tells the patient what most people answer."""
+    for section in DEFN.sections:
+        assert "most people answer" not in (section.intro or "").lower(), section.id
 
 
 def test_yes_no_questions_are_yes_no():
@@ -145,6 +165,40 @@ def test_r2_cancer_history():
     assert outcome_level({"cancer_history": "yes", "cancer_back_pain_checked": "no"}) == ["urgent:same_day"]
     assert outcome_level({"cancer_history": "yes", "cancer_back_pain_checked": "yes"}) == ["precaution"]
     assert outcome_level({"cancer_history": "no", "cancer_back_pain_checked": "no"}) == []
+
+
+def test_r3_past_cancer_and_pain_getting_worse():
+    """Past cancer with pain getting worse is urgent (same day), even after a doctor's check."""
+    checked = {"cancer_history": "yes", "cancer_back_pain_checked": "yes"}
+    assert "urgent:same_day" in outcome_level({**checked, "pain_getting_worse": "yes"})
+    assert "urgent:same_day" not in outcome_level({**checked, "pain_getting_worse": "no"})
+    assert outcome_level({"cancer_history": "no", "pain_getting_worse": "yes"}) == ["precaution"]
+
+
+def test_r4_upper_back_pain():
+    """Upper back pain is a precaution; at 50 or over (from the birthday) or after cancer, urgent."""
+    upper = {"pain_areas": ["upper_back"], "cancer_history": "no"}
+    assert outcome_level({**upper, "date_of_birth": born(50, days=-1)}) == ["precaution"]
+    assert "urgent:same_day" in outcome_level({**upper, "date_of_birth": born(50)})
+    assert "urgent:same_day" in outcome_level(
+        {**upper, "date_of_birth": born(30), "cancer_history": "yes", "cancer_back_pain_checked": "yes"}
+    )
+    assert "urgent:same_day" not in outcome_level(
+        {"pain_areas": ["lower_back"], "date_of_birth": born(70), "cancer_history": "no"}
+    )
+
+
+def test_r5_past_cancer_and_pain_worse_on_straining():
+    """Past cancer with pain worse on straining is urgent (same day); without cancer a precaution."""
+    checked = {"cancer_history": "yes", "cancer_back_pain_checked": "yes"}
+    assert "urgent:same_day" in outcome_level({**checked, "straining_pain": "yes"})
+    assert "urgent:same_day" not in outcome_level({**checked, "straining_pain": "no"})
+    assert outcome_level({"cancer_history": "no", "straining_pain": "yes"}) == ["precaution"]
+
+
+def test_the_body_map_is_required():
+    """R4 reads the body map, so the patient must mark at least one area."""
+    assert DEFN.questions["pain_areas"].required
 
 
 def test_pregnancy_is_not_asked_of_men():

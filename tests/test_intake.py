@@ -28,7 +28,7 @@ REFERENCE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 
 # The default questionnaire's pages, in order, each with a complete "all clear" answer set
 # (the values of the embedded `all clear` case in questions.yaml, as a browser posts them).
-ALL_CLEAR: dict[str, dict[str, str]] = {
+ALL_CLEAR: dict[str, dict[str, str | list[str]]] = {
     "warning_signs": {
         "saddle_numbness": "no",
         "bladder_bowel_change": "no",
@@ -36,6 +36,7 @@ ALL_CLEAR: dict[str, dict[str, str]] = {
         "both_legs_symptoms": "no",
         "leg_weakness_worsening": "no",
         "chest_pain": "no",
+        "tummy_pain": "no",
         "major_trauma": "no",
     },
     "your_back_pain": {
@@ -47,9 +48,11 @@ ALL_CLEAR: dict[str, dict[str, str]] = {
         "minor_injury_sudden_pain": "no",
         "osteoporosis_or_steroids": "no",
         "pain_getting_worse": "no",
+        "straining_pain": "no",
         "iv_drug_use": "no",
         "inflammatory_back_pain": "no",
         "pain_duration": "weeks_6_to_12",
+        "pain_areas": ["lower_back", "buttocks"],
         "pain_now": "5",
     },
     "about_you": {
@@ -91,7 +94,7 @@ ALL_CLEAR: dict[str, dict[str, str]] = {
 SECTIONS = list(ALL_CLEAR)
 
 # The small test questionnaire (tests/data/small.yaml), all clear.
-SMALL_CLEAR: dict[str, dict[str, str]] = {
+SMALL_CLEAR: dict[str, dict[str, str | list[str]]] = {
     "first": {"numb": "no", "ill": "no", "had_cancer": "no"},
     "second": {
         "name": "Alex Smith",
@@ -605,7 +608,7 @@ def test_hidden_answers_are_not_stored_small(small_app, small):
 def test_changing_sex_to_male_drops_the_pregnancy_answer(app, client):
     """Female with 'pregnant: yes', then changed to male on the check page: the pregnancy answer goes."""
     fill_in(client, your_health={"pregnant": "yes"})
-    assert summary_rows(client.get("/intake/check"))["Pregnant"] == "Yes"
+    assert summary_rows(client.get("/intake/check"))["Pregnant or trying"] == "Yes"
 
     response = client.post(
         "/intake/about_you?change=1",
@@ -615,7 +618,7 @@ def test_changing_sex_to_male_drops_the_pregnancy_answer(app, client):
     assert location(response) == "/intake/check"
     rows = summary_rows(client.get("/intake/check"))
     assert rows["Sex"] == "Male"
-    assert "Pregnant" not in rows
+    assert "Pregnant or trying" not in rows
     assert "pregnant" not in saved_answers(app)
 
     submit_and_show(client)
@@ -636,7 +639,7 @@ def test_pregnancy_is_asked_again_when_sex_changes_back(client):
         )
     assert location(response) == "/intake/your_health?change=1"
     check = client.get("/intake/check")
-    assert summary_rows(check)["Pregnant"] == "Not answered yet"
+    assert summary_rows(check)["Pregnant or trying"] == "Not answered yet"
     assert "Send my answers" not in check.text
 
 
