@@ -1,9 +1,12 @@
-"""1. Patient throughput over HTTP: the app against the bare stack, both under gunicorn.
+"""1. Patient throughput over HTTP: the app against two bare stacks, all under gunicorn.
 
-Both servers run at once with the production gunicorn settings and the same worker
-count; throughput phases alternate between them (app, baseline, app, baseline) so
-that a noisy neighbour on the shared machine hurts both alike. Then each gets a
-paced phase at a fixed request rate, for the latency a clinic would see.
+The baseline is the fair bare stack (fair_app.py: Flask-WTF forms, validation, CSRF,
+a draft row per POST, a final insert); the minimal stack (baseline_app.py: one INSERT
+per POST, nothing checked) is measured too, for context. All three run at once with
+the production gunicorn settings and the same worker count; throughput phases
+alternate between them (app, fair, minimal, app, ...) so that a noisy neighbour on the
+shared machine hurts them alike. Then the app and the fair stack each get a paced
+phase at a fixed request rate, for the latency a clinic would see.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ def form_pages() -> dict[str, dict[str, Any]]:
     return all_clear_answers(load(ROOT / "questions.yaml"))
 
 
-def servers(target: Target) -> tuple[Server, Server]:
-    """The app (production config) and the baseline, on the same database."""
+def servers(target: Target) -> tuple[Server, Server, Server]:
+    """The app (production config), the fair and the minimal bare stacks, on the same database."""
     app_env = target.env() | {
         # Every simulated patient comes from 127.0.0.1: lift the per-address limit
         # (the limiter still counts every POST in the database, as in production).
@@ -36,8 +39,9 @@ def servers(target: Target) -> tuple[Server, Server]:
     }
     app = Server("screening.gunicorn_conf", app_env, target.workdir / "app-gunicorn.log")
     base_env = target.env() | {"BASELINE_DATABASE_URL": target.url}
-    baseline = Server("benchmarks.baseline_conf", base_env, target.workdir / "baseline-gunicorn.log")
-    return app, baseline
+    fair = Server("benchmarks.fair_conf", base_env, target.workdir / "fair-gunicorn.log")
+    minimal = Server("benchmarks.baseline_conf", base_env, target.workdir / "baseline-gunicorn.log")
+    return app, fair, minimal
 
 
 def phase(server: Server, pages: dict, threads: int, seconds: float, rate: float | None = None) -> dict[str, Any]:
@@ -93,28 +97,30 @@ def measure(target: Target, quick: bool) -> dict[str, Any]:
     rounds, seconds = (1, 2.5) if quick else (2, 6)
     paced_seconds = 2 if quick else 8
     threads = 4 * WORKERS  # enough to keep every worker busy with a request always waiting
-    app, baseline = servers(target)
+    app, baseline, minimal = servers(target)
     try:
-        app.start()
-        baseline.start()
+        for server in (app, baseline, minimal):
+            server.start()
         sizes = {"app": page_sizes(app, pages), "baseline": page_sizes(baseline, pages)}
-        for server in (app, baseline):  # warm: templates compiled, connections open
+        for server in (app, baseline, minimal):  # warm: templates compiled, connections open
             loadgen.run("127.0.0.1", server.port, pages, threads, 0.5 if quick else 2)
-        app_runs, base_runs = [], []
+        app_runs, base_runs, minimal_runs = [], [], []
         for _ in range(rounds):
             app_runs.append(phase(app, pages, threads, seconds))
             base_runs.append(phase(baseline, pages, threads, seconds))
+            minimal_runs.append(phase(minimal, pages, threads, seconds))
         # Paced: enough threads that the schedule never waits for a free one.
         app_paced = phase(app, pages, 32, paced_seconds, PACED_RATE)
         base_paced = phase(baseline, pages, 32, paced_seconds, PACED_RATE)
     finally:
-        app.stop()
-        baseline.stop()
+        for server in (app, baseline, minimal):
+            server.stop()
     result = {
         "workers": WORKERS,
         "threads": threads,
         "app": combine(app_runs),
         "baseline": combine(base_runs),
+        "minimal": combine(minimal_runs),
         "app_paced": combine([app_paced]),
         "baseline_paced": combine([base_paced]),
         "page_bytes": sizes,
@@ -125,4 +131,5 @@ def measure(target: Target, quick: bool) -> dict[str, Any]:
         for a, b in zip(app_runs, base_runs, strict=True)
     ]
     result["ratio_median"] = round(statistics.median(result["ratio_per_round"]), 3)
+    result["ratio_minimal"] = round(result["app"]["requests_per_s"] / result["minimal"]["requests_per_s"], 3)
     return result
