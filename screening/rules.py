@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .conditions import names
 from .questionnaire import (
     LEVELS,
     OUTCOME_OF_LEVEL,
@@ -22,6 +21,7 @@ from .questionnaire import (
     coerce_answers,
     parse_date,
 )
+from .questionnaire.conditions import names
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from screening import conditions as cond
 from screening import rules
+from screening.questionnaire import conditions as cond
 from screening.questionnaire import load, loads
 
 from .conftest import SMALL

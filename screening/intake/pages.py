@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import url_for
 
-from .. import conditions, rules
+from .. import rules
 from ..models import Submission
-from ..questionnaire import Definition, Question, Section, parse_date
+from ..questionnaire import Definition, Question, Section, conditions, parse_date
 
 
 def visible_sections(defn: Definition, answers: dict, today: dt.date) -> list[Section]:
