@@ -8,13 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask import url_for
 
 from .. import rules
 from ..models import Submission
-from ..questionnaire import Definition, Question, Section, conditions, parse_date
+from ..questionnaire import Definition, Question, Section, conditions, display
 
 
 def visible_sections(defn: Definition, answers: dict, today: dt.date) -> list[Section]:
@@ -116,25 +115,6 @@ def urgent_advice(defn: Definition, answers: dict, today: dt.date, unsure: froze
         return None
     flags = [f for f in rules.evaluate(defn, answers, today).flags if f.level == "urgent" and not unsure & set(f.about)]
     return defn.outcomes.urgent.advice[flags[0].advice] if flags else None
-
-
-def display(q: Question, answer: Any) -> str:
-    """An answer as the patient would say it."""
-    if answer is None:
-        return ""
-    if q.type in ("yes_no", "single_choice"):
-        return dict(q.choices).get(answer, str(answer))
-    if q.type in ("multi_choice", "body_map"):
-        labels = dict(q.choices)
-        return ", ".join(labels.get(v, str(v)) for v in answer)
-    if q.type == "scale":
-        return f"{answer} out of {q.high}"
-    if q.type == "consent":
-        return "Yes, I agree"
-    if q.type == "date":
-        date = parse_date(answer)
-        return f"{date.day} {date:%B %Y}" if date else str(answer)
-    return str(answer)
 
 
 @dataclass

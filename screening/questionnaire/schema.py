@@ -9,8 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from . import bodymap
-from .qtypes import DATE_RE, DEFAULT_MAX_LENGTH, QUESTION_TYPES, coerce_answer, resolve_date
+from .qtypes import DATE_RE, QTYPES, QUESTION_TYPES, QuestionType, coerce_answer
 
 RESERVED_SECTION_IDS = frozenset({"check", "submit", "done", "restart"})
 
@@ -92,41 +91,37 @@ class Question(_Strict):
     @property
     def limit(self) -> int | None:
         """The longest text this question accepts."""
-        return self.max_length or DEFAULT_MAX_LENGTH.get(self.type)
+        return self.max_length or QTYPES[self.type].max_length
+
+    @property
+    def kind(self) -> QuestionType:
+        """What this question's type means (see `qtypes`)."""
+        return QTYPES[self.type]
+
+    @property
+    def widget(self) -> str:
+        """The template macro that draws this question."""
+        return QTYPES[self.type].widget
 
     @property
     def choices(self) -> list[tuple[str, str]]:
         """(value, label) pairs of the answers this question offers."""
-        if self.type == "yes_no":
-            return [("yes", "Yes"), ("no", "No")]
-        if self.type == "scale":
-            return [(str(n), str(n)) for n in range(self.low, self.high + 1)]
-        if self.type == "body_map":
-            return [(r.code, r.label) for r in bodymap.REGIONS]
-        return [(o.value, o.label) for o in self.options or []]
+        return QTYPES[self.type].choices(self)
 
     @property
     def values(self) -> list[Any]:
         """Every answer a closed question can take (empty for open questions)."""
-        if self.type == "scale":
-            return list(range(self.low, self.high + 1))
-        if self.type == "consent":
-            return ["yes"]
-        return [value for value, _ in self.choices]
+        return QTYPES[self.type].values(self)
 
     @property
     def low(self) -> Any:
         """The smallest answer allowed, if any."""
-        if self.type == "scale" and self.min is None:
-            return 0
-        return resolve_date(self.min) if self.type == "date" else self.min
+        return QTYPES[self.type].low(self)
 
     @property
     def high(self) -> Any:
         """The largest answer allowed, if any."""
-        if self.type == "scale" and self.max is None:
-            return 10
-        return resolve_date(self.max) if self.type == "date" else self.max
+        return QTYPES[self.type].high(self)
 
     def coerce(self, value: Any, today: dt.date | None = None) -> Any:
         """Check one answer to this question and return it in its stored form.

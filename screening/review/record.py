@@ -24,7 +24,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 
 from .. import audit, db
 from ..auth import admin_required
-from ..intake.pages import display
 from ..models import (
     REVIEW_OUTCOMES,
     AuditEvent,
@@ -33,7 +32,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..questionnaire import LEVELS, SOURCE_REF_RE, Definition, Question
+from ..questionnaire import LEVELS, SOURCE_REF_RE, Definition, Question, display
 from ..versions import definition_for
 from . import retention
 from .blueprint import bp
