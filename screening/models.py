@@ -10,13 +10,13 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Outcomes in triage order, stored as a rank so the queue sorts on an index (the vocabulary's).
+from .questionnaire.vocabulary import OUTCOME_RANK as OUTCOME_RANK
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 # Letters and digits that cannot be mistaken for one another when read aloud or typed.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-# Outcomes in triage order; stored as a rank so the queue sorts on an index.
-OUTCOME_RANK = {"urgent": 0, "not_suitable": 1, "review": 2, "suitable": 3}
 
 
 def utcnow() -> dt.datetime:

@@ -18,8 +18,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import checks
 from .answers import InvalidAnswer, UnknownQuestion, coerce_answers
-from .checks import _Checker, _from_pydantic, _line_of
+from .checks import _from_pydantic, _line_of
+from .link import link
 from .problems import Path, Problem, QuestionnaireError, format_path
 from .qtypes import (
     CHOICE_TYPES,
@@ -63,7 +65,7 @@ from .schema import (
     Section,
     UrgentText,
 )
-from .vocabulary import LEVELS, OUTCOME_OF_LEVEL, OUTCOMES
+from .vocabulary import LEVELS, OUTCOME_OF_LEVEL, OUTCOMES, Flag, StoredFlag
 from .yamlfile import _parse_yaml
 
 __all__ = [
@@ -92,6 +94,7 @@ __all__ = [
     "Definition",
     "Derived",
     "FaqItem",
+    "Flag",
     "FlagDef",
     "Information",
     "InvalidAnswer",
@@ -105,6 +108,7 @@ __all__ = [
     "QuestionnaireError",
     "Rule",
     "Section",
+    "StoredFlag",
     "UnknownQuestion",
     "UrgentText",
     "coerce_answer",
@@ -147,11 +151,12 @@ def from_data(data: Any, source: str = "questions.yaml", lines: dict | None = No
     except ValidationError as exc:
         problems = [_from_pydantic(err, lines) for err in exc.errors()]
         raise QuestionnaireError(source, problems) from None
-    problems = _Checker(defn).run()
+    problems = checks.run(defn)
     if problems:
         for i, p in enumerate(problems):
             problems[i] = Problem(p.path, p.message, _line_of(p.path, lines))
         raise QuestionnaireError(source, problems)
+    link(defn)
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     defn._version = hashlib.sha256(canonical.encode()).hexdigest()
     defn._raw = data

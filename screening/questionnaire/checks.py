@@ -45,6 +45,12 @@ def _from_pydantic(err: Mapping[str, Any], lines: dict[Path, int]) -> Problem:
     return Problem(path, message, _line_of(path, lines))
 
 
+def run(defn: Definition) -> list[Problem]:
+    """Every problem of a structurally valid definition, in file order. Reports only: the
+    definition is not changed (`link.link` then connects its parts)."""
+    return _Checker(defn).run()
+
+
 class _Checker:
     """Checks that need the whole definition: ids, references, values, sources."""
 
@@ -52,6 +58,8 @@ class _Checker:
         self.defn = defn
         self.problems: list[Problem] = []
         self.position: dict[str, int] = {}  # question id -> order asked
+        # Questions by id as the walk meets them, so a condition can only find earlier ones.
+        self.questions: dict[str, Question] = {}
 
     def add(self, path: Path, message: str) -> None:
         """Record a problem."""
@@ -69,7 +77,7 @@ class _Checker:
                 )
         for si, section in enumerate(d.sections):
             for qi, q in enumerate(section.questions):
-                self._question(("sections", si, "questions", qi), q, section.id)
+                self._question(("sections", si, "questions", qi), q)
         for name, derived in d.derived.items():
             self._derived(("derived", name), name, derived)
         rule_ids: dict[str, int] = {}
@@ -95,7 +103,7 @@ class _Checker:
             node = node[part] if isinstance(part, int) else getattr(node, part)
         return node
 
-    def _question(self, path: Path, q: Question, section_id: str) -> None:
+    def _question(self, path: Path, q: Question) -> None:
         """One question: its id, the keys its type takes, options, limits, conditions."""
         d = self.defn
         if q.id in cond.RESERVED_NAMES:
@@ -104,8 +112,7 @@ class _Checker:
             self.add(path + ("id",), f"duplicate question id '{q.id}'")
         else:
             self.position[q.id] = len(self.position)
-            d._questions[q.id] = q
-            q._section = section_id
+            self.questions[q.id] = q
         given = {k for k in TYPED_KEYS if getattr(q, k) is not None}
         for key in sorted(given - TYPE_KEYS[q.type]):
             self.add(path + (key,), f"'{key}' is not used by questions of type {q.type}")
@@ -119,9 +126,9 @@ class _Checker:
                 seen.add(option.value)
         self._limits(path, q)
         if q.show_if is not None:
-            q._show_if = self._named(path + ("show_if",), q.show_if, before=q.id)
+            self._named(path + ("show_if",), q.show_if, before=q.id)
         for fi, flag in enumerate(q.flags):
-            flag._when = self._on_answer(path + ("flags", fi, "when"), flag.when, q)
+            self._on_answer(path + ("flags", fi, "when"), flag.when, q)
             self._flag(path + ("flags", fi), flag)
 
     def _limits(self, path: Path, q: Question) -> None:
@@ -251,7 +258,7 @@ class _Checker:
                 self.add(check.path, f"'{name}' is worked out from '{source}', which is not asked before '{before}'")
             self._values_fit(check.condition, None, derived=True)
             return
-        q = d._questions.get(name)
+        q = self.questions.get(name)
         if q is None and before is not None and name in {qq.id for s in d.sections for qq in s.questions}:
             self.add(check.path, f"'{name}' is asked after '{before}': a condition can only use earlier answers")
             return
@@ -267,7 +274,7 @@ class _Checker:
         """A derived value: its name is free and its source is a date question."""
         if name in cond.RESERVED_NAMES or not re.match(IDENT, name):
             self.add(path, f"'{name}' is not a valid name for a derived value")
-        source = self.defn._questions.get(derived.years_since)
+        source = self.questions.get(derived.years_since)
         if source is None:
             self.add(path + ("years_since",), f"'{derived.years_since}' is not a question in this questionnaire")
         elif source.type != "date":
@@ -276,12 +283,12 @@ class _Checker:
                 f"'{derived.years_since}' is a {source.type} question; years_since needs a date",
             )
         for fi, flag in enumerate(derived.flags):
-            flag._when = self._on_answer(path + ("flags", fi, "when"), flag.when, None, derived=True)
+            self._on_answer(path + ("flags", fi, "when"), flag.when, None, derived=True)
             self._flag(path + ("flags", fi), flag)
 
     def _rule(self, path: Path, rule: Rule, seen: dict[str, int]) -> None:
         """A rule: a free id, a condition over known answers, and a well-formed flag."""
-        if rule.id in self.defn._questions or rule.id in self.defn.derived:
+        if rule.id in self.questions or rule.id in self.defn.derived:
             self.add(
                 path + ("id",),
                 f"rule id '{rule.id}' is already a question or derived value: flags could not be told apart",
@@ -289,7 +296,7 @@ class _Checker:
         if rule.id in seen:
             self.add(path + ("id",), f"duplicate rule id '{rule.id}' (also at rules[{seen[rule.id]}])")
         seen.setdefault(rule.id, path[1])
-        rule._when = self._named(path + ("when",), rule.when, before=None)
+        self._named(path + ("when",), rule.when, before=None)
         self._flag(path, rule)
 
     def _sources(self) -> None:
@@ -318,14 +325,14 @@ class _Checker:
     def _cases(self) -> None:
         """Test cases name real questions, give valid answers and expect real flag ids."""
         d = self.defn
-        flag_ids = {q.id for q in d._questions.values() if q.flags}
+        flag_ids = {q.id for q in self.questions.values() if q.flags}
         flag_ids |= {name for name, der in d.derived.items() if der.flags}
         flag_ids |= {r.id for r in d.rules}
         for ci, case in enumerate(d.tests):
             path = ("tests", ci)
             today = dt.date.fromisoformat(case.today) if case.today and parse_date(case.today) else None
             for qid, value in case.answers.items():
-                q = d._questions.get(qid)
+                q = self.questions.get(qid)
                 if q is None:
                     self.add(path + ("answers", qid), f"'{qid}' is not a question in this questionnaire")
                     continue

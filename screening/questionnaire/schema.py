@@ -236,6 +236,7 @@ class Definition(_Strict):
     _version: str = PrivateAttr(default="")
     _raw: Any = PrivateAttr(default=None)
     _questions: dict[str, Question] = PrivateAttr(default_factory=dict)
+    _plan: Any = PrivateAttr(default=None)
 
     @property
     def version(self) -> str:
@@ -251,6 +252,11 @@ class Definition(_Strict):
     def questions(self) -> Mapping[str, Question]:
         """Every question by id, in the order asked."""
         return self._questions
+
+    @property
+    def plan(self) -> Any:
+        """The compiled form `rules.assess` walks (see `link.Plan`)."""
+        return self._plan
 
     def section(self, section_id: str) -> Section | None:
         """The section with this id, or None."""
