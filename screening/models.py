@@ -83,6 +83,9 @@ class Submission(Base):
     answers: Mapped[dict] = mapped_column(JSONType)
     derived: Mapped[dict] = mapped_column(JSONType)
     flags: Mapped[list] = mapped_column(JSONType)
+    # The ids of the questions the patient was shown, in the order asked (None: sent
+    # before this was stored, so the record works it out from the answers).
+    shown: Mapped[list | None] = mapped_column(JSONType)
     outcome: Mapped[str] = mapped_column(String(16))
     outcome_rank: Mapped[int]
     urgent_advice: Mapped[str | None] = mapped_column(String(32))
