@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from .qtypes import DATE_RE, QTYPES, QUESTION_TYPES, QuestionType, coerce_answer
+from .vocabulary import LEVELS, OUTCOMES
 
 RESERVED_SECTION_IDS = frozenset({"check", "submit", "done", "restart"})
 
@@ -40,7 +41,7 @@ class FlagDef(_Strict):
     """A flag raised when a condition on one answer holds."""
 
     when: Any
-    level: Literal["urgent", "contraindication", "precaution", "note"]
+    level: Literal[LEVELS]  # type: ignore[valid-type]
     advice: str | None = None
     reason: str = Text
     source: str = Text
@@ -160,7 +161,7 @@ class Case(_Strict):
     name: str = Text
     answers: dict[str, Any]
     today: str | None = Field(default=None, pattern=DATE_RE.pattern)
-    outcome: Literal["urgent", "not_suitable", "review", "suitable"]
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
     flags: list[str]
 
 
