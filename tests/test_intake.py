@@ -1017,6 +1017,11 @@ def test_one_assessment_per_request(tmp_path, monkeypatch):
     assert count("POST", f"/intake/{first.id}?change=1", data=pages[first.id], status=302) == 1
     assert count("POST", "/intake/submit", status=303) == 1
     assert count("GET", "/intake/done", status=200) == 0  # the stored outcome, not worked out again
+    with app.app_context():
+        submission = db.session().scalars(select(Submission)).one()
+        # The questions shown are stored with it, for the clinician's record.
+        assert submission.shown == list(real(defn, submission.answers).shown)
+        assert set(submission.answers) <= set(submission.shown)
 
 
 def test_an_urgent_answer_on_a_page_with_errors_is_assessed_once(tmp_path, monkeypatch):
