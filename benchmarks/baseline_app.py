@@ -32,12 +32,14 @@ TABLE = "baseline_answers"
 
 
 def _body_map_regions() -> tuple:
-    """The body map's regions, from screening/bodymap.py alone (pure data).
+    """The body map's regions, from screening/questionnaire/bodymap.py alone (pure data).
 
     Importing it as screening.bodymap would import the whole app package first, and
     the baseline would carry the app's start-up time and memory.
     """
-    spec = importlib.util.spec_from_file_location("baseline_bodymap", ROOT / "screening" / "bodymap.py")
+    spec = importlib.util.spec_from_file_location(
+        "baseline_bodymap", ROOT / "screening" / "questionnaire" / "bodymap.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)

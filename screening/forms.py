@@ -1,9 +1,11 @@
-"""A questionnaire section -> a WTForms form class, through an explicit registry of types.
+"""A questionnaire section -> a WTForms form class, through an explicit map of types.
 
-Each question type knows which WTForms field carries it, how a stored answer fills the
-field, and how the posted data becomes an answer. Checking the answer itself is the
-questionnaire's job (`Question.coerce`), so the web form, the `evaluate` command and
-the embedded test cases accept and refuse exactly the same answers.
+Each question type of the registry (`questionnaire.qtypes.QTYPES`) has here the WTForms
+field that carries it, how a stored answer fills the field, and how the posted data
+becomes an answer; importing this module fails if a registered type has no field.
+Checking the answer itself is the questionnaire's job (`Question.coerce`), so the web
+form, the `evaluate` command and the embedded test cases accept and refuse exactly the
+same answers.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import BooleanField, EmailField, SelectChoice, TelField
 
-from .questionnaire import AnswerError, Definition, Question, Section
+from .questionnaire import QTYPES, AnswerError, Definition, Question, Section
 
 DMY = re.compile(r"^\s*(\d{1,2})\s*[/.\- ]\s*(\d{1,2})\s*[/.\- ]\s*(\d{4})\s*$")
 
@@ -120,6 +122,20 @@ FIELD_TYPES: dict[str, FieldType] = {
     "phone": FieldType(lambda q: TelField(q.text), _text, prompt="Enter a phone number"),
     "consent": FieldType(lambda q: BooleanField(q.text), _ticked, lambda a: a == "yes", "Tick the box to agree"),
 }
+
+
+def check_field_types(registry: Mapping[str, Any], fields: Mapping[str, FieldType]) -> None:
+    """Every registered question type has a form field, and no field is for an unknown type."""
+    missing = sorted(set(registry) - set(fields))
+    unknown = sorted(set(fields) - set(registry))
+    if missing or unknown:
+        raise RuntimeError(
+            f"forms.FIELD_TYPES does not match the question types: no field for {missing or 'none'}, "
+            f"fields for unknown types {unknown or 'none'}"
+        )
+
+
+check_field_types(QTYPES, FIELD_TYPES)
 
 _FORM_CLASSES: dict[tuple[str, str], type[SectionForm]] = {}
 

@@ -10,13 +10,13 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Outcomes in triage order, stored as a rank so the queue sorts on an index (the vocabulary's).
+from .questionnaire.vocabulary import OUTCOME_RANK as OUTCOME_RANK
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 # Letters and digits that cannot be mistaken for one another when read aloud or typed.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-# Outcomes in triage order; stored as a rank so the queue sorts on an index.
-OUTCOME_RANK = {"urgent": 0, "not_suitable": 1, "review": 2, "suitable": 3}
 
 
 def utcnow() -> dt.datetime:
@@ -83,6 +83,9 @@ class Submission(Base):
     answers: Mapped[dict] = mapped_column(JSONType)
     derived: Mapped[dict] = mapped_column(JSONType)
     flags: Mapped[list] = mapped_column(JSONType)
+    # The ids of the questions the patient was shown, in the order asked (None: sent
+    # before this was stored, so the record works it out from the answers).
+    shown: Mapped[list | None] = mapped_column(JSONType)
     outcome: Mapped[str] = mapped_column(String(16))
     outcome_rank: Mapped[int]
     urgent_advice: Mapped[str | None] = mapped_column(String(32))

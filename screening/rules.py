@@ -1,19 +1,22 @@
 """Answers + definition -> derived values, flags and the outcome.
 
-Pure: no Flask, no database. The web flow, the `evaluate` command and the test cases
-embedded in questions.yaml all call `evaluate`, so they can never disagree.
+Pure: no Flask, no database. `assess` works out everything one set of answers means in
+one pass: the answers kept and dropped, derived values, which questions are shown and
+which required ones are still missing, the flags and the outcome. The web flow, the
+`evaluate` command and the test cases embedded in questions.yaml all come here, so they
+can never disagree.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
-from .conditions import names
 from .questionnaire import (
-    LEVELS,
     OUTCOME_OF_LEVEL,
     Definition,
     InvalidAnswer,
@@ -22,29 +25,59 @@ from .questionnaire import (
     coerce_answers,
     parse_date,
 )
+from .questionnaire.vocabulary import Flag
+
+__all__ = [
+    "Assessment",
+    "CaseResult",
+    "Evaluation",
+    "Flag",
+    "assess",
+    "case_problems",
+    "derive",
+    "evaluate",
+    "evaluate_input",
+    "is_shown",
+    "missing_required",
+    "run_cases",
+    "visible_answers",
+    "years_between",
+]
+
+_sort_key = itemgetter(0)
 
 
 @dataclass(frozen=True)
-class Flag:
-    """A flag raised by the answers: why a clinician must look, and on what authority."""
+class Assessment:
+    """Everything one set of answers means, worked out once (see `assess`)."""
 
-    id: str  # the question's, derived value's or rule's id
-    level: str
-    reason: str
-    source: str
-    advice: str | None = None
-    about: tuple[str, ...] = ()  # the questions whose answers raised it
+    answers: dict[str, Any]  # the answers to questions shown, in the order asked
+    dropped: tuple[str, ...]  # answered but hidden, so dropped
+    derived: dict[str, Any]
+    shown: tuple[str, ...]  # every question shown, answered or not, in the order asked
+    missing: tuple[str, ...]  # required questions shown but not answered, in the order asked
+    flags: tuple[Flag, ...]  # highest level first; among urgent flags, the most urgent advice first
+    outcome: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON and storage."""
-        data = asdict(self)
-        data["about"] = list(self.about)
-        return data
+    @property
+    def advice(self) -> str | None:
+        """The urgent advice the patient sees (the most urgent named), or None."""
+        return next((f.advice for f in self.flags if f.level == "urgent"), None)
+
+    @property
+    def given(self) -> bool:
+        """Whether any answer was given at all (kept or dropped)."""
+        return bool(self.answers or self.dropped)
+
+    @cached_property
+    def shown_ids(self) -> frozenset[str]:
+        """The shown questions, for quick look-ups."""
+        return frozenset(self.shown)
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The result of evaluating one set of answers."""
+    """The result of evaluating one set of answers (the older, smaller form of `Assessment`)."""
 
     answers: dict[str, Any]  # visible answers only: hidden ones are dropped
     derived: dict[str, Any]
@@ -63,6 +96,55 @@ def years_between(born: dt.date, today: dt.date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def assess(defn: Definition, answers: Mapping[str, Any], today: dt.date | None = None) -> Assessment:
+    """Everything already-checked answers mean, in one pass over the questions in order.
+
+    A `show_if` only names earlier questions (and values derived from them), so each
+    question is decided from the answers already kept. A hidden question's answer is
+    dropped, and a hidden question raises no flag, not even `{not: ...}` or
+    `{answered: false}`.
+    """
+    today = today or dt.date.today()
+    plan = defn.plan
+    kept: dict[str, Any] = {}
+    values: dict[str, Any] = {}  # kept answers and the values derived from them so far
+    dropped: list[str] = []
+    shown: list[str] = []
+    missing: list[str] = []
+    fired: list[Any] = []
+    for step in plan.steps:
+        qid = step.id
+        if step.show_if is not None and not step.show_if(values):
+            if qid in answers:
+                dropped.append(qid)
+            continue
+        shown.append(qid)
+        if qid in answers:
+            value = kept[qid] = values[qid] = answers[qid]
+            for name in step.derives:
+                born = parse_date(value)
+                if born is not None and born <= today:
+                    values[name] = years_between(born, today)
+        else:
+            value = None
+            if step.required:
+                missing.append(qid)
+        for test, ranked in step.flags:
+            if test(value):
+                fired.append(ranked)
+    derived = {name: values[name] for name in plan.derived if name in values}
+    for name, test, ranked in plan.derived_flags:
+        if test(derived.get(name)):
+            fired.append(ranked)
+    for test, ranked in plan.rules:
+        if test(values):
+            fired.append(ranked)
+    fired.sort(key=_sort_key)
+    flags = tuple(flag for _, flag in fired)
+    outcome = OUTCOME_OF_LEVEL[flags[0].level] if flags else "suitable"
+    return Assessment(kept, tuple(dropped), derived, tuple(shown), tuple(missing), flags, outcome)
+
+
 def derive(defn: Definition, answers: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
     """Values worked out from the answers (an age from a date of birth)."""
     values = {}
@@ -74,21 +156,9 @@ def derive(defn: Definition, answers: Mapping[str, Any], today: dt.date) -> dict
 
 
 def visible_answers(defn: Definition, answers: Mapping[str, Any], today: dt.date) -> tuple[dict[str, Any], list[str]]:
-    """The answers to questions shown, in the order asked, and the ids of those dropped.
-
-    A `show_if` only names earlier questions, so one pass in order decides every
-    question from answers already kept.
-    """
-    kept: dict[str, Any] = {}
-    dropped = []
-    for qid, q in defn.questions.items():
-        if q.condition is not None and not q.condition.test({**kept, **derive(defn, kept, today)}):
-            if qid in answers:
-                dropped.append(qid)
-            continue
-        if qid in answers:
-            kept[qid] = answers[qid]
-    return kept, dropped
+    """The answers to questions shown, in the order asked, and the ids of those dropped."""
+    result = assess(defn, answers, today)
+    return result.answers, list(result.dropped)
 
 
 def is_shown(defn: Definition, qid: str, answers: Mapping[str, Any], today: dt.date) -> bool:
@@ -99,53 +169,13 @@ def is_shown(defn: Definition, qid: str, answers: Mapping[str, Any], today: dt.d
 
 def evaluate(defn: Definition, answers: Mapping[str, Any], today: dt.date | None = None) -> Evaluation:
     """Flags and outcome for already-checked answers (see `questionnaire.coerce_answers`)."""
-    today = today or dt.date.today()
-    kept, dropped = visible_answers(defn, answers, today)
-    derived = derive(defn, kept, today)
-    values = {**kept, **derived}
-    flags: list[Flag] = []
-    for qid, q in defn.questions.items():
-        if qid not in kept and q.flags and not is_shown(defn, qid, kept, today):
-            continue  # a hidden question raises nothing, not even `{not: ...}` or `{answered: false}`
-        for f in q.flags:
-            if f.condition.test(kept.get(qid)):
-                flags.append(Flag(qid, f.level, f.reason, f.source, f.advice, (qid,)))
-    for name, d in defn.derived.items():
-        for f in d.flags:
-            if f.condition.test(derived.get(name)):
-                flags.append(Flag(name, f.level, f.reason, f.source, f.advice, (d.years_since,)))
-    for rule in defn.rules:
-        if rule.condition.test(values):
-            about = _about(defn, rule.condition)
-            flags.append(Flag(rule.id, rule.level, rule.reason, rule.source, rule.advice, about))
-    flags.sort(key=lambda f: _rank(defn, f))
-    outcome = OUTCOME_OF_LEVEL[flags[0].level] if flags else "suitable"
-    return Evaluation(kept, derived, flags, outcome, dropped)
-
-
-def _rank(defn: Definition, flag: Flag) -> tuple[int, int]:
-    """Sort key: highest level first; among urgent flags, the most urgent advice first."""
-    order = defn.urgent_advice_order()
-    advice = order.index(flag.advice) if flag.advice in order else len(order)
-    return LEVELS.index(flag.level), advice
-
-
-def _about(defn: Definition, condition: Any) -> tuple[str, ...]:
-    """The questions a rule's condition looks at (derived values by their source)."""
-    out: list[str] = []
-    for check in names(condition):
-        qid = defn.derived[check.name].years_since if check.name in defn.derived else check.name
-        if qid not in out:
-            out.append(qid)
-    return tuple(out)
+    result = assess(defn, answers, today)
+    return Evaluation(result.answers, result.derived, list(result.flags), result.outcome, list(result.dropped))
 
 
 def missing_required(defn: Definition, answers: Mapping[str, Any], today: dt.date) -> list[str]:
     """Ids of required questions that are shown but not answered, in the order asked."""
-    kept, _ = visible_answers(defn, answers, today)
-    return [
-        qid for qid, q in defn.questions.items() if q.required and qid not in kept and is_shown(defn, qid, kept, today)
-    ]
+    return list(assess(defn, answers, today).missing)
 
 
 def evaluate_input(defn: Definition, answers: Any, today: dt.date | None = None) -> Evaluation:

@@ -28,7 +28,8 @@ from sqlalchemy import Connection, insert, select
 
 from . import db, rules
 from .models import OUTCOME_RANK, REFERENCE_ALPHABET, QuestionnaireVersion, Submission, User, utcnow
-from .questionnaire import AnswerError, Definition, InvalidAnswer, Question, UnknownQuestion, coerce_answers
+from .questionnaire import AnswerError, Definition, InvalidAnswer, Question, UnknownQuestion, coerce_answers, sample
+from .questionnaire.qtypes import sample_date
 
 BATCH_SIZE = 10_000
 SQLITE_CACHE_KB = 256 * 1024  # page cache while seeding
@@ -61,18 +62,6 @@ LAST_NAMES = _words(
     "Richards Roberts Robinson Rogers Rossi Russell Scott Shah Singh Smith Stewart Taylor Thomas Thompson Turner "
     "Walker Walsh Ward Watson White Williams Wilson Wood Wright Young Zhang"
 )
-NOTES = (
-    "Ibuprofen when needed",
-    "Paracetamol",
-    "Sertraline 50 mg",
-    "Amlodipine, atorvastatin",
-    "Levothyroxine",
-    "Naproxen and omeprazole",
-    "Inhaler for asthma",
-    "None",
-)
-# The answer to a date question with an upper bound of today is usually a date of birth.
-BIRTH_YEARS = (18, 88)
 
 
 def reference_factory() -> Callable[[], str]:
@@ -100,36 +89,9 @@ def random_name(rng: random.Random) -> str:
 
 def random_answer(q: Question, rng: random.Random, today: dt.date, name_question: str) -> Any:
     """A valid answer of the question's type (checked again by coerce_answers afterwards)."""
-    if q.type in ("yes_no", "single_choice", "scale"):
-        return rng.choice(q.values)
-    if q.type in ("multi_choice", "body_map"):
-        values = q.values
-        return rng.sample(values, k=min(len(values), rng.choice((1, 1, 2, 2, 3))))
-    if q.type == "consent":
-        return "yes"
-    if q.type == "number":
-        low = q.low if q.low is not None else 0
-        return rng.randint(low, q.high if q.high is not None else low + 100)
-    if q.type == "date":
-        return random_date(q, rng, today)
-    if q.type == "email":
-        return f"patient{rng.randrange(10**6)}@example.com"
-    if q.type == "phone":
-        return f"07700 900{rng.randrange(1000):03d}"
-    if q.id == name_question:
-        return random_name(rng)
-    return rng.choice(NOTES)
-
-
-def random_date(q: Question, rng: random.Random, today: dt.date) -> str:
-    """A date inside the question's limits; a date of birth gives an adult's age."""
-    high = dt.date.fromisoformat(q.high) if isinstance(q.high, str) else today
-    high = min(high, today)
-    low = dt.date.fromisoformat(q.low) if isinstance(q.low, str) else high - dt.timedelta(days=3650)
-    if q.max == "today":
-        low = max(low, high - dt.timedelta(days=365 * BIRTH_YEARS[1]))
-        high = max(low, high - dt.timedelta(days=365 * BIRTH_YEARS[0]))
-    return (low + dt.timedelta(days=rng.randrange((high - low).days + 1))).isoformat()
+    if q.id == name_question and q.type in ("text", "textarea"):
+        return random_name(rng)  # the name question reads like a name in the queue
+    return sample(q, rng, today)
 
 
 def base_answers(defn: Definition, rng: random.Random, today: dt.date, name_question: str) -> dict[str, Any]:
@@ -153,7 +115,7 @@ def vary(defn: Definition, base: dict[str, Any], rng: random.Random, today: dt.d
     # Ages vary in every set: a date of birth drives derived values and their flags.
     for qid, q in defn.questions.items():
         if q.type == "date" and q.max == "today" and rng.random() < 0.7:
-            answers[qid] = random_date(q, rng, today)
+            answers[qid] = sample_date(q, rng, today)
     for _ in range(5):  # a changed answer can show another required question
         missing = rules.missing_required(defn, answers, today)
         if not missing:

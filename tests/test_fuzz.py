@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 
 from screening import db, rules
 from screening.models import Draft, Submission
-from screening.questionnaire import load
+from screening.questionnaire import load, sample
 
 from .conftest import _APPS, DEFAULT, make_app
 
@@ -37,23 +38,29 @@ NASTY = [
 ]
 
 
+def posted(question, answer):
+    """An answer as a browser posts it (a ticked box sends its value, "y")."""
+    if question.widget == "consent":
+        return "y"
+    if isinstance(answer, list):
+        return [str(v) for v in answer]
+    return str(answer)
+
+
 def valid_for(question) -> st.SearchStrategy:
-    """Values the question should accept (free text may still hold anything typeable)."""
-    kind = question.type
-    if question.values:
-        choice = st.sampled_from([str(v) for v in question.values])
-        return st.lists(choice, min_size=1, unique=True) if kind == "multi_choice" else choice
+    """Values the question should accept: the registry's own samples, as posted, and more
+    of the same kind (free text may hold anything typeable)."""
+    sampled = st.randoms(use_true_random=False).map(lambda rng: posted(question, sample(question, rng)))
+    kind, values = question.kind.answer, [str(v) for v in question.values]
+    if kind == "text":
+        return st.one_of(sampled, st.text(max_size=question.limit or 200), st.sampled_from(NASTY))
     if kind == "date":
-        return st.dates(dt.date(1900, 1, 1), dt.date.today()).map(dt.date.isoformat)
-    if kind == "number":
-        return st.integers(question.low or 0, question.high or 1000).map(str)
-    if kind == "email":
-        return st.just("patient@example.org")
-    if kind == "phone":
-        return st.sampled_from(["07700 900982", "+44 7700 900982"])
-    if kind == "consent":
-        return st.just("y")
-    return st.one_of(st.text(max_size=question.limit or 200), st.sampled_from(NASTY))
+        return st.one_of(sampled, st.dates(dt.date(1900, 1, 1), dt.date.today()).map(dt.date.isoformat))
+    if kind == "number" and not values:
+        return st.one_of(sampled, st.integers(question.low or 0, question.high or 1000).map(str))
+    if isinstance(sample(question, random.Random(0)), list):
+        return st.one_of(sampled, st.lists(st.sampled_from(values), min_size=1, unique=True))
+    return sampled
 
 
 NASTY_VALUES = st.one_of(st.sampled_from(NASTY), st.text(max_size=300), st.lists(st.text(max_size=20), max_size=4))

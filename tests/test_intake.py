@@ -982,3 +982,61 @@ def test_continue_where_you_left_off_goes_to_the_first_unfinished_page(client):
     client.answer("warning_signs", ALL_CLEAR["warning_signs"])
     start = client.get("/")
     assert 'href="/intake/your_back_pain">Continue where you left off' in start.text
+
+
+def test_one_assessment_per_request(tmp_path, monkeypatch):
+    """Every patient page works out what the answers mean once (rules.assess), not again per helper.
+
+    The exception is a page sent with errors and no urgent answer: it assesses the posted
+    answers (is anything urgent?) and then draws the page from the answers as saved.
+    """
+    from screening import rules
+
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=False)
+    defn = app.extensions["screening.questionnaire"]
+    calls = []
+    real = rules.assess
+    monkeypatch.setattr(rules, "assess", lambda *args, **kw: calls.append(1) or real(*args, **kw))
+    browser = app.test_client()
+
+    def count(method, url, data=None, status=None):
+        calls.clear()
+        response = browser.open(url, method=method, data=data)
+        if status is not None:
+            assert response.status_code == status, (url, response.status_code)
+        return len(calls)
+
+    pages = ALL_CLEAR
+    first = defn.sections[0]
+    assert count("GET", "/", status=200) == 0  # nothing answered yet
+    assert count("GET", f"/intake/{first.id}", status=200) == 1
+    assert count("POST", f"/intake/{first.id}", data={}, status=400) == 2
+    for section_id, answers in pages.items():
+        assert count("GET", f"/intake/{section_id}", status=200) == 1
+        assert count("POST", f"/intake/{section_id}", data=answers, status=302) == 1
+    assert count("GET", "/", status=200) == 1  # the resume link
+    assert count("GET", "/intake/check", status=200) == 1
+    assert count("GET", f"/intake/{first.id}?change=1", status=200) == 1
+    assert count("POST", f"/intake/{first.id}?change=1", data=pages[first.id], status=302) == 1
+    assert count("POST", "/intake/submit", status=303) == 1
+    assert count("GET", "/intake/done", status=200) == 0  # the stored outcome, not worked out again
+    with app.app_context():
+        submission = db.session().scalars(select(Submission)).one()
+        # The questions shown are stored with it, for the clinician's record.
+        assert submission.shown == list(real(defn, submission.answers).shown)
+        assert set(submission.answers) <= set(submission.shown)
+
+
+def test_an_urgent_answer_on_a_page_with_errors_is_assessed_once(tmp_path, monkeypatch):
+    """The posted urgent answer is kept, and the page drawn, from one assessment."""
+    from screening import rules
+
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=False)
+    calls = []
+    real = rules.assess
+    monkeypatch.setattr(rules, "assess", lambda *args, **kw: calls.append(1) or real(*args, **kw))
+    browser = app.test_client()
+    response = browser.post("/intake/warning_signs", data={"saddle_numbness": "yes"})
+    assert response.status_code == 400
+    assert "urgent-panel" in response.text
+    assert len(calls) == 1

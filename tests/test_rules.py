@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from screening import conditions as cond
 from screening import rules
+from screening.questionnaire import conditions as cond
 from screening.questionnaire import load, loads
 
 from .conftest import SMALL
@@ -43,8 +43,9 @@ TODAY = dt.date(2026, 11, 24)
     ],
 )
 def test_value_conditions(raw, answer, expected):
-    """Each operator means what the schema says, including on unanswered questions."""
+    """Each operator means what the schema says, including on unanswered questions (compiled alike)."""
     assert cond.parse_value_condition(raw).test(answer) is expected
+    assert cond.compile_condition(cond.parse_value_condition(raw))(answer) is expected
 
 
 def test_named_conditions_combine():
@@ -55,6 +56,8 @@ def test_named_conditions_combine():
     c = cond.parse_named_condition({"any": [{"a": "yes"}, {"not": {"b": {"answered": True}}}]})
     assert c.test({"a": "no"})
     assert not c.test({"a": "no", "b": 1})
+    compiled = cond.compile_condition(c)
+    assert compiled({"a": "no"}) and not compiled({"a": "no", "b": 1})
 
 
 @pytest.mark.parametrize(
@@ -173,3 +176,60 @@ def test_a_hidden_question_raises_no_flag_even_on_not():
     defn = loads(data)
     assert [f.id for f in rules.evaluate(defn, {"sex": "female"}, TODAY).flags] == ["pregnant"]  # shown, unanswered
     assert rules.evaluate(defn, {"sex": "male"}, TODAY).flags == []  # hidden: never asked
+
+
+def test_one_assessment_gives_everything_the_answers_mean():
+    """assess: kept and dropped answers, derived values, shown and missing questions, flags, outcome."""
+    answers = {"numb": "no", "ill": "cold", "had_cancer": "no", "cancer_checked": "yes", "born": "1950-06-01"}
+    result = rules.assess(DEFN, answers, TODAY)
+    assert list(result.answers) == ["numb", "ill", "had_cancer", "born"]
+    assert result.dropped == ("cancer_checked",)
+    assert result.derived == {"age": 76}
+    assert "cancer_checked" not in result.shown and {"numb", "ill", "had_cancer", "name", "born"} <= result.shown_ids
+    assert result.missing == tuple(rules.missing_required(DEFN, answers, TODAY))
+    assert "name" in result.missing
+    assert result.flags[0].id == "ill" and result.outcome == "not_suitable"
+    old = rules.evaluate(DEFN, answers, TODAY)
+    assert (old.answers, old.derived, old.flags, old.outcome) == (
+        result.answers,
+        result.derived,
+        list(result.flags),
+        result.outcome,
+    )
+
+
+def test_assess_agrees_with_the_question_by_question_rules_on_many_answer_sets():
+    """The one-pass assessment shows exactly the questions is_shown shows, for the default questionnaire."""
+    import random
+
+    from screening.seed import vary
+
+    defn = load(Path(__file__).resolve().parent.parent / "questions.yaml")
+    rng = random.Random(5)
+    base = {}
+    for _ in range(60):
+        answers = vary(defn, base, rng, TODAY, "full_name")
+        result = rules.assess(defn, answers, TODAY)
+        kept = result.answers
+        expected = tuple(qid for qid in defn.questions if rules.is_shown(defn, qid, kept, TODAY))
+        assert result.shown == expected
+        assert result.missing == tuple(q for q in expected if defn.questions[q].required and q not in kept)
+        base = answers if rng.random() < 0.5 else {}
+
+
+def test_checks_only_report_and_linking_is_a_step_of_its_own():
+    """The checks leave a definition untouched; link connects its questions, pages and conditions."""
+    from screening.questionnaire import checks, yamlfile
+    from screening.questionnaire.link import link
+    from screening.questionnaire.schema import Definition
+
+    data, _ = yamlfile._parse_yaml(Path(SMALL).read_text(), "small")
+    defn = Definition.model_validate(data)
+    assert checks.run(defn) == []
+    assert dict(defn.questions) == {} and defn.plan is None
+    assert all(q.condition is None and q.section_id == "" for s in defn.sections for q in s.questions)
+    plan = link(defn)
+    assert list(defn.questions) == list(DEFN.questions)
+    assert defn.questions["cancer_checked"].section_id == "first"
+    assert defn.questions["cancer_checked"].condition == DEFN.questions["cancer_checked"].condition
+    assert [step.id for step in plan.steps] == list(DEFN.questions)

@@ -55,7 +55,9 @@ def start() -> str:
         drafts.forget_browser()
         draft = None
     resumable = draft is not None and bool(draft.answers)
-    resume = pages.resume_url(defn, drafts.usable(defn, draft.answers, today()), today()) if resumable else None
+    resume = None
+    if resumable:
+        resume = pages.resume_url(defn, rules.assess(defn, drafts.usable(defn, draft.answers, today()), today()))
     return render_template(
         "intake/start.html", defn=defn, resumable=resumable, resume=resume, first=defn.sections[0], form=SubmitForm()
     )
@@ -81,23 +83,27 @@ def section(section_id: str) -> Any:
     change = request.args.get("change") == "1"
     form = form_class(defn, sec)(data=form_data(sec, saved))
     if request.method == "GET":
-        return _render_section(defn, sec, form, saved, change)
-    answers, errors = check_page(defn, sec, form, saved)
+        return _render_section(defn, sec, form, rules.assess(defn, saved, today()), change)
+    page_ids = [q.id for q in sec.questions]
+    answers, errors, result = check_page(defn, sec, form, saved)
+    expected = {k: v for k, v in saved.items() if k not in page_ids} | answers
     if errors:
         for qid, message in errors.items():
             form[qid].errors = [message]
-        page_ids = [q.id for q in sec.questions]
         others = {k: v for k, v in saved.items() if k not in page_ids}
-        if pages.urgent_advice(defn, others | answers, today(), unsure=frozenset(errors)):
+        if pages.urgent_advice(defn, result, unsure=frozenset(errors), given=bool(others or answers)):
             # An urgent answer is kept even though the page is not finished, so that the
             # patient can send it to the clinic at once from the warning.
-            saved = drafts.save_answers(defn, page_ids, answers, today()).answers
-        return _render_section(defn, sec, form, saved, change, errors=errors), 400
+            _, shown = drafts.save_answers(defn, page_ids, answers, today(), result, expected)
+        else:
+            # The page is drawn from the answers as saved, not from this page's unsaved ones.
+            shown = rules.assess(defn, saved, today())
+        return _render_section(defn, sec, form, shown, change, errors=errors), 400
     try:
-        draft = drafts.save_answers(defn, [q.id for q in sec.questions], answers, today())
+        _, result = drafts.save_answers(defn, page_ids, answers, today(), result, expected)
     except drafts.AlreadySubmitted:
         return redirect(url_for("intake.done"))
-    return redirect(pages.after_save(defn, sec, draft.answers, change, today()))
+    return redirect(pages.after_save(defn, sec, result, change))
 
 
 def csrf_failed() -> Any:
@@ -109,12 +115,13 @@ def csrf_failed() -> Any:
         draft = drafts.current_draft()
         saved = drafts.usable(defn, draft.answers, today()) if draft else {}
         form = form_class(defn, sec)()  # the posted answers, shown again
+        result = rules.assess(defn, saved, today())
         message = (
             "This page was open for a long time, so for your safety we could not save it yet. "
             "Your answers are still here: please check them and press Continue."
         )
         change = request.args.get("change") == "1"
-        return _render_section(defn, sec, form, saved, change, notice=message), 400
+        return _render_section(defn, sec, form, result, change, notice=message), 400
     if request.endpoint == "intake.submit":
         flash(
             "This page was open for a long time, so for your safety your answers were not sent yet. "
@@ -124,44 +131,49 @@ def csrf_failed() -> Any:
     return redirect(url_for("intake.start"))
 
 
-def check_page(defn: Definition, sec: Section, form: FlaskForm, saved: dict) -> tuple[dict, dict]:
-    """The page's answers (shown questions only) and an error message per question."""
-    page_ids = {q.id for q in sec.questions}
-    known, _ = rules.visible_answers(defn, {k: v for k, v in saved.items() if k not in page_ids}, today())
-    answers: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+def check_page(defn: Definition, sec: Section, form: FlaskForm, saved: dict) -> tuple[dict, dict, rules.Assessment]:
+    """The page's answers (shown questions only), an error message per question, and the
+    assessment of the saved answers with this page's in place of the old ones."""
+    page_ids = [q.id for q in sec.questions]
+    posted: dict[str, Any] = {}
+    refused: dict[str, str] = {}
     for q in sec.questions:
-        if not rules.is_shown(defn, q.id, known | answers, today()):
-            continue
         try:
             value = q.coerce(posted_answer(q, form), today())
         except AnswerError as exc:
-            errors[q.id] = f"{exc}: {q.label}" if q.label not in str(exc) else str(exc)
+            refused[q.id] = f"{exc}: {q.label}" if q.label not in str(exc) else str(exc)
             continue
-        if value is None:
-            if q.required:
-                errors[q.id] = required_message(q)
+        if value is not None:
+            posted[q.id] = value
+    # A question hidden by this page's own answers is neither checked nor kept.
+    result = rules.assess(defn, {k: v for k, v in saved.items() if k not in page_ids} | posted, today())
+    answers = {qid: result.answers[qid] for qid in page_ids if qid in result.answers}
+    errors: dict[str, str] = {}
+    for q in sec.questions:
+        if q.id not in result.shown_ids:
             continue
-        answers[q.id] = value
-    return answers, errors
+        if q.id in refused:
+            errors[q.id] = refused[q.id]
+        elif q.id not in answers and q.required:
+            errors[q.id] = required_message(q)
+    return answers, errors, result
 
 
 def _render_section(
-    defn: Definition, sec: Section, form: FlaskForm, saved: dict, change: bool, errors=None, notice=None
+    defn: Definition, sec: Section, form: FlaskForm, result: rules.Assessment, change: bool, errors=None, notice=None
 ) -> str:
     """Render a section page with its progress, back link and any urgent warning."""
-    view = pages.section_view(defn, sec, saved, today())
     return render_template(
         "intake/section.html",
         defn=defn,
         section=sec,
         form=form,
-        view=view,
+        view=pages.section_view(defn, sec, result),
         errors=errors or {},
         notice=notice,
         change=change,
-        back=url_for("intake.check") if change else pages.back_url(defn, sec, saved, today()),
-        urgent=pages.urgent_advice(defn, saved, today()),
+        back=url_for("intake.check") if change else pages.back_url(defn, sec, result),
+        urgent=pages.urgent_advice(defn, result),
     )
 
 
@@ -176,14 +188,14 @@ def check() -> Any:
     if draft.submission_id is not None:
         return redirect(url_for("intake.done"))
     answers = drafts.usable(defn, draft.answers, today())
-    summary = pages.check_summary(defn, answers, today())
+    result = rules.assess(defn, answers, today())
     return render_template(
         "intake/check.html",
         defn=defn,
-        summary=summary,
+        summary=pages.check_summary(defn, result),
         form=SubmitForm(),
-        urgent=pages.urgent_advice(defn, answers, today()),
-        back=pages.back_url(defn, None, answers, today()),
+        urgent=pages.urgent_advice(defn, result, given=bool(answers)),
+        back=pages.back_url(defn, None, result),
     )
 
 

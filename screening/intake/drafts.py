@@ -81,8 +81,20 @@ class AlreadySubmitted(Exception):
     """The draft was already sent: show its outcome instead."""
 
 
-def save_answers(defn: Definition, page_ids: list[str], page: dict[str, Any], today: dt.date) -> Draft:
-    """Replace the answers to one page's questions and drop any now hidden."""
+def save_answers(
+    defn: Definition,
+    page_ids: list[str],
+    page: dict[str, Any],
+    today: dt.date,
+    result: rules.Assessment | None = None,
+    expected: dict[str, Any] | None = None,
+) -> tuple[Draft, rules.Assessment]:
+    """Replace the answers to one page's questions and drop any now hidden.
+
+    `result` is the assessment the page was checked with, of the `expected` answers: it
+    is used when the locked draft still holds them, and worked out afresh if another tab
+    changed the draft in the meantime. Returns the draft and the assessment it was saved with.
+    """
     with db.get_db().transaction() as s:
         draft = _locked(s, session.get(SESSION_KEY))
         if draft is not None and draft.submission_id is not None:
@@ -91,13 +103,14 @@ def save_answers(defn: Definition, page_ids: list[str], page: dict[str, Any], to
             draft = Draft(answers={}, expires_at=utcnow() + lifetime())
             s.add(draft)
         merged = {k: v for k, v in usable(defn, draft.answers, today).items() if k not in page_ids} | page
-        kept, _ = rules.visible_answers(defn, merged, today)
-        draft.answers = kept
+        if result is None or merged != expected:
+            result = rules.assess(defn, merged, today)
+        draft.answers = result.answers
         draft.updated_at = utcnow()
         draft.expires_at = draft.updated_at + lifetime()
     session[SESSION_KEY] = draft.token
     session.permanent = True
-    return draft
+    return draft, result
 
 
 def discard_draft() -> None:
@@ -130,9 +143,8 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             existing = s.get(Submission, draft.submission_id)
             session[DONE_KEY] = existing.reference
             return existing
-        answers = usable(defn, draft.answers, today)
-        result = rules.evaluate(defn, answers, today)
-        problem = _not_ready(defn, answers, today)
+        result = rules.assess(defn, usable(defn, draft.answers, today), today)
+        problem = _not_ready(defn, result)
         # An urgent answer goes to the clinic at once, even if the patient stops there.
         early = isinstance(problem, NotReady) and problem.missing and result.outcome == "urgent"
         if problem and not early:
@@ -145,6 +157,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             answers=result.answers,
             derived=result.derived,
             flags=[f.to_dict() for f in result.flags],
+            shown=list(result.shown),
             outcome=result.outcome,
             outcome_rank=OUTCOME_RANK[result.outcome],
             urgent_advice=result.advice,
@@ -166,9 +179,9 @@ def patient_name(answers: dict[str, Any]) -> dict[str, str | None]:
     return {"patient_name": name, "name_key": name.casefold() if name else None}
 
 
-def _not_ready(defn: Definition, answers: dict[str, Any], today: dt.date) -> NotReady | None:
+def _not_ready(defn: Definition, result: rules.Assessment) -> NotReady | None:
     """Why these (usable) answers cannot be sent yet: a required question still to answer."""
-    missing = rules.missing_required(defn, answers, today)
+    missing = result.missing
     if missing:
         return NotReady(
             defn.questions[missing[0]].section_id, "Please answer the questions that are still missing.", missing=True

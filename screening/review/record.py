@@ -24,7 +24,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 
 from .. import audit, db
 from ..auth import admin_required
-from ..intake.pages import display
 from ..models import (
     REVIEW_OUTCOMES,
     AuditEvent,
@@ -33,7 +32,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..questionnaire import LEVELS, SOURCE_REF_RE, Definition, Question
+from ..questionnaire import LEVELS, SOURCE_REF_RE, Definition, Question, display
 from ..versions import definition_for
 from . import retention
 from .blueprint import bp
@@ -220,6 +219,8 @@ def answer_sections(submission: Submission, defn: Definition | None, flags: list
         rows = [AnswerRow(qid, qid, str(value), by_question.get(qid, [])) for qid, value in answers.items()]
         return [SectionView("Answers, by question id", rows)] if rows else []
     values = {**answers, **submission.derived}
+    # The questions the patient was shown, as stored with the submission; older ones are worked out.
+    shown = set(submission.shown) if submission.shown is not None else None
     sections = []
     for sec in defn.sections:
         rows = [
@@ -231,7 +232,7 @@ def answer_sections(submission: Submission, defn: Definition | None, flags: list
                 answers.get(q.id, []) if q.type == "body_map" else None,
             )
             for q in sec.questions
-            if q.id in answers or _was_shown(q, values)
+            if q.id in answers or (q.id in shown if shown is not None else _was_shown(q, values))
         ]
         if rows:
             sections.append(SectionView(sec.title, rows))

@@ -16,7 +16,7 @@ An unanswered question matches no value, so `{not: "yes"}` holds when it is unan
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,3 +255,54 @@ def walk(condition: Any) -> Iterator[Any]:
 def names(condition: Any) -> list[Check]:
     """The named leaves of a named condition."""
     return [node for node in walk(condition) if isinstance(node, Check)]
+
+
+Test = Callable[[Any], bool]
+
+
+def compile_condition(condition: Any) -> Test:
+    """The condition as one plain function (answer -> bool, or values -> bool for a named
+    condition), so testing it costs a few calls and no attribute look-ups."""
+    if isinstance(condition, Equals):
+        value = condition.value
+
+        def equals(answer: Any) -> bool:
+            if isinstance(answer, list):
+                return value in answer
+            return answer is not None and answer == value
+
+        return equals
+    if isinstance(condition, In):
+        values = condition.values
+
+        def among(answer: Any) -> bool:
+            if isinstance(answer, list):
+                return any(v in answer for v in values)
+            return answer is not None and answer in values
+
+        return among
+    if isinstance(condition, Compare):
+        bound, at_least = condition.bound, condition.op == "gte"
+
+        def compare(answer: Any) -> bool:
+            if answer is None or isinstance(answer, (list, bool)):
+                return False
+            return answer >= bound if at_least else answer <= bound
+
+        return compare
+    if isinstance(condition, Answered):
+        expected = condition.expected
+        return lambda answer: is_answered(answer) == expected
+    if isinstance(condition, Check):
+        name, inner = condition.name, compile_condition(condition.condition)
+        return lambda values: inner(values.get(name))
+    if isinstance(condition, All):
+        parts = tuple(compile_condition(p) for p in condition.parts)
+        return lambda subject: all(p(subject) for p in parts)
+    if isinstance(condition, AnyOf):
+        parts = tuple(compile_condition(p) for p in condition.parts)
+        return lambda subject: any(p(subject) for p in parts)
+    if isinstance(condition, Not):
+        part = compile_condition(condition.part)
+        return lambda subject: not part(subject)
+    raise TypeError(f"not a condition: {condition!r}")
