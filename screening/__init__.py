@@ -21,7 +21,7 @@ from .questionnaire import Definition, QuestionnaireError, load
 csrf = CSRFProtect()
 
 # Commands that must run even when the configured questionnaire is broken.
-COMMANDS_WITHOUT_QUESTIONNAIRE = {"check-questions"}
+COMMANDS_WITHOUT_QUESTIONNAIRE = {"check-questions", "sign-off"}
 
 
 def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:

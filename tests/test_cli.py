@@ -66,8 +66,9 @@ def test_check_questions_fails_a_wrong_case(runner, tmp_path):
     )
     result = runner.invoke(args=["check-questions", str(path)])
     assert result.exit_code == 1
-    assert "FAILED case 'a cold is not suitable'" in result.output
-    assert "expected review, got not_suitable" in result.output
+    line = path.read_text()[: path.read_text().index("outcome: review\n    flags: [ill]")].count("\n") + 1
+    assert f"{path}:{line}: tests[" in result.output
+    assert "case 'a cold is not suitable' fails: expected review, got not_suitable" in result.output
 
 
 def test_check_questions_fails_an_untested_red_flag(runner, tmp_path):
@@ -79,7 +80,8 @@ def test_check_questions_fails_an_untested_red_flag(runner, tmp_path):
     path.write_text(text[:start] + text[end:])
     result = runner.invoke(args=["check-questions", str(path)])
     assert result.exit_code == 1
-    assert "NOT TESTED: numb.flags[0] (urgent)" in result.output
+    assert "numb.flags[0] (urgent) is not fired by any passing test case" in result.output
+    assert f"{path}:" in result.output
 
 
 def test_check_questions_runs_when_the_configured_file_is_broken(tmp_path):

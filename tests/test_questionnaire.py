@@ -97,11 +97,11 @@ def test_option_value_used_twice():
 
 
 def test_key_given_twice_in_yaml():
-    text = Path(SMALL).read_text().replace("  minutes: 2\n", "  minutes: 2\n  minutes: 3\n", 1)
+    text = Path(SMALL).read_text().replace("  intro: Answer a few questions.\n", "  intro: A.\n  intro: B.\n", 1)
     ((path, message, line),) = problems_of(text=text)
-    assert path == "questionnaire.minutes"
+    assert path == "questionnaire.intro"
     assert "given twice" in message
-    assert line == 7  # the second 'minutes'
+    assert line == 6  # the second 'intro'
 
 
 def test_broken_yaml_names_the_line():

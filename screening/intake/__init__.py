@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from .. import rules
 from ..auth import limiter
+from ..estimate import estimate
 from ..forms import form_class, form_data, posted_answer, required_message
 from ..questionnaire import AnswerError, Definition, Section
 from ..versions import definition_for
@@ -59,7 +60,13 @@ def start() -> str:
     if resumable:
         resume = pages.resume_url(defn, rules.assess(defn, drafts.usable(defn, draft.answers, today()), today()))
     return render_template(
-        "intake/start.html", defn=defn, resumable=resumable, resume=resume, first=defn.sections[0], form=SubmitForm()
+        "intake/start.html",
+        defn=defn,
+        minutes=estimate(defn).minutes,
+        resumable=resumable,
+        resume=resume,
+        first=defn.sections[0],
+        form=SubmitForm(),
     )
 
 

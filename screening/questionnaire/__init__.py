@@ -157,7 +157,9 @@ def from_data(data: Any, source: str = "questions.yaml", lines: dict | None = No
             problems[i] = Problem(p.path, p.message, _line_of(p.path, lines))
         raise QuestionnaireError(source, problems)
     link(defn)
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # Key order is kept: the order of the urgent advice is something a patient is told.
+    canonical = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     defn._version = hashlib.sha256(canonical.encode()).hexdigest()
     defn._raw = data
+    defn._lines = lines
     return defn

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import conditions as cond
+from . import safety
 from .problems import Path, Problem, format_path
 from .qtypes import CHOICE_TYPES, NUMERIC_TYPES, TYPE_KEYS, TYPED_KEYS, AnswerError, parse_date
 from .schema import IDENT, RESERVED_SECTION_IDS, SLUG, SOURCE_REF_RE, Definition, Derived, FlagDef, Question, Rule
@@ -85,6 +86,7 @@ class _Checker:
             self._rule(("rules", ri), rule, rule_ids)
         self._sources()
         self._cases()
+        self.problems += safety.problems(d)
         return self.problems
 
     def _unique(self, paths: list[Path], what: str) -> None:
@@ -342,6 +344,9 @@ class _Checker:
                     self.add(path + ("answers", qid), f"{value!r} is not a valid answer to '{qid}': {exc}")
             if case.today and parse_date(case.today) is None:
                 self.add(path + ("today",), f"{case.today!r} is not a real date")
-            for fi, fid in enumerate(case.flags):
+            for fi, fid in enumerate(case.flags or ()):
                 if fid not in flag_ids:
                     self.add(path + ("flags", fi), f"'{fid}' is not the id of any flag or rule")
+            for di, qid in enumerate(case.dropped or ()):
+                if qid not in self.questions:
+                    self.add(path + ("dropped", di), f"'{qid}' is not a question in this questionnaire")

@@ -72,7 +72,10 @@ def _plan(defn: Definition, questions: dict[str, Any]) -> Plan:
 
     def ranked(owner: str, flag: Any, about: tuple[str, ...]) -> Ranked:
         advice = advice_order.index(flag.advice) if flag.advice in advice_order else len(advice_order)
-        return (LEVEL_RANK[flag.level], advice), Flag(owner, flag.level, flag.reason, flag.source, flag.advice, about)
+        made = Flag(
+            owner, flag.level, flag.reason, flag.source, flag.advice, about, flag.patient_reason, flag.next_step
+        )
+        return (LEVEL_RANK[flag.level], advice), made
 
     def source_of(name: str) -> str:
         return defn.derived[name].years_since if name in defn.derived else name

@@ -45,6 +45,10 @@ class FlagDef(_Strict):
     advice: str | None = None
     reason: str = Text
     source: str = Text
+    # What the patient is told under "Why" on the outcome page, and what to do next
+    # (contraindications and precautions; the level's own next step when not given).
+    patient_reason: str | None = None
+    next_step: str | None = None
     _when: Any = PrivateAttr(default=None)
 
     @property
@@ -69,6 +73,9 @@ class Question(_Strict):
     min_label: str | None = None
     max_label: str | None = None
     max_length: int | None = Field(default=None, gt=0, le=100_000)
+    # The message when a required answer is missing, written for this question
+    # (GOV.UK style: "Select yes if ..."); a general one is used when not given.
+    error: str | None = None
     show_if: Any = None
     flags: list[FlagDef] = []
     _show_if: Any = PrivateAttr(default=None)
@@ -156,13 +163,32 @@ class Rule(FlagDef):
 
 
 class Case(_Strict):
-    """A test case embedded in the file: answers in, outcome and flag ids out."""
+    """A test case embedded in the file: answers in; the outcome, and whatever else it
+    states (the urgent advice, the flag ids, the answers dropped), out."""
 
     name: str = Text
     answers: dict[str, Any]
     today: str | None = Field(default=None, pattern=DATE_RE.pattern)
     outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
-    flags: list[str]
+    advice: str | None = None
+    flags: list[str] | None = None
+    dropped: list[str] | None = None
+
+
+class SignOff(_Strict):
+    """A clinician's review of the safety-critical text, and a fingerprint of what they read."""
+
+    by: str = Text
+    on: str = Field(pattern=DATE_RE.pattern)
+    fingerprint: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+
+
+class Safety(_Strict):
+    """What protects patients from a harmful edit: the red-flag questions, always asked,
+    and the clinical sign-off of their wording and of the urgent advice."""
+
+    red_flags: list[str] = Field(min_length=1)
+    sign_off: SignOff | None = None
 
 
 class FaqItem(_Strict):
@@ -216,7 +242,6 @@ class About(_Strict):
     id: str = Field(pattern=SLUG, max_length=64)
     title: str = Text
     intro: str = Text
-    minutes: int | None = Field(default=None, gt=0)
     privacy: str = Text
     # One line at the foot of every patient page: where to get help now (local numbers).
     help_now: str | None = None
@@ -234,10 +259,12 @@ class Definition(_Strict):
     tests: list[Case] = []
     information: Information
     outcomes: Outcomes
+    safety: Safety | None = None
     _version: str = PrivateAttr(default="")
     _raw: Any = PrivateAttr(default=None)
     _questions: dict[str, Question] = PrivateAttr(default_factory=dict)
     _plan: Any = PrivateAttr(default=None)
+    _lines: dict = PrivateAttr(default_factory=dict)  # path -> line in the file, for messages
 
     @property
     def version(self) -> str:
@@ -258,6 +285,13 @@ class Definition(_Strict):
     def plan(self) -> Any:
         """The compiled form `rules.assess` walks (see `link.Plan`)."""
         return self._plan
+
+    def line_of(self, path: tuple[str | int, ...]) -> int | None:
+        """The line in the file of the deepest part of `path` it has (None for stored versions)."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self._lines:
+                return int(self._lines[path[:end]])
+        return None
 
     def section(self, section_id: str) -> Section | None:
         """The section with this id, or None."""

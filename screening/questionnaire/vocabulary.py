@@ -68,6 +68,8 @@ class Flag:
     source: str
     advice: str | None = None
     about: tuple[str, ...] = ()  # the questions whose answers raised it
+    patient_reason: str | None = None  # what the patient is told under "Why"
+    next_step: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON and storage."""
@@ -85,6 +87,8 @@ class Flag:
             source=str(data.get("source", "")),
             advice=data.get("advice"),
             about=tuple(data.get("about") or ()),
+            patient_reason=data.get("patient_reason"),
+            next_step=data.get("next_step"),
         )
 
     @property
