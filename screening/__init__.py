@@ -11,7 +11,7 @@ import click
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
-from . import auth, bodymap, cli, db, health, intake, review, rules, security
+from . import bodymap, cli, db, health, intake, review, rules, security
 from .config import ROOT, Defaults, secret_key_from_instance
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
@@ -44,7 +44,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.context_processor(lambda: {"defn": app.extensions["screening.questionnaire"]})
     cli.init_app(app)
     if _cli_command() in (None, "run"):
-        auth.announce_setup(app)
+        review.accounts.announce_setup(app)
     return app
 
 

@@ -12,8 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from screening import auth, db
+from screening import db
+from screening.extensions import limiter
 from screening.models import AuditEvent, User
+from screening.review import accounts
 from screening.review import admin as admin_pages
 from tests.conftest import PASSWORD, Clinician, add_user
 
@@ -26,7 +28,7 @@ def _fresh_rate_limits():
     """The limiter is module-level: leave no counters behind for the next test."""
     yield
     with contextlib.suppress(AssertionError):  # no app was made, so there is no storage
-        auth.limiter.reset()
+        limiter.reset()
 
 
 def sign_in(app, email: str, password: str = PASSWORD) -> Clinician:
@@ -135,7 +137,7 @@ def test_adding_an_account_explains_what_is_wrong(app, admin, fields, message):
     assert any(message in item for item in error_summary(response)), error_summary(response)
     assert response.text.count(NEW_PASSWORD) == 0  # passwords are never echoed back
     with app.app_context():
-        assert auth.count_users() == 1
+        assert accounts.count_users() == 1
     assert events(app, "account_created") == []
 
 

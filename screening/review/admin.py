@@ -24,9 +24,11 @@ from wtforms import EmailField, Form, PasswordField, RadioField, SelectField, St
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, ValidationError
 
-from .. import audit, auth, db
-from ..auth import admin_required
+from .. import audit, db
+from ..extensions import limiter
 from ..models import AuditEvent, User
+from . import accounts
+from .accounts import admin_required
 from .blueprint import ActionForm, bp
 from .export import safe_cell
 
@@ -42,7 +44,7 @@ CSV_HEADER = ["id", "when (UTC)", "who", "action", "what", "reference", "account
 
 def _email_problem(email: str) -> str | None:
     """Why `email` is not a usable sign-in address, or None."""
-    email = auth.normalise_email(email)
+    email = accounts.normalise_email(email)
     if "@" not in email or " " in email or email.startswith("@") or email.endswith("@"):
         return "Enter an email address like name@clinic.org"
     return None
@@ -50,7 +52,7 @@ def _email_problem(email: str) -> str | None:
 
 def _check_new_password(password: str, email: str, name: str) -> None:
     """Raise the policy's objection to a new password, if it has one."""
-    problem = auth.password_problem(password or "", email or "", name or "")
+    problem = accounts.password_problem(password or "", email or "", name or "")
     if problem:
         raise ValidationError(problem)
 
@@ -76,7 +78,7 @@ class NewAccountForm(FlaskForm):
         problem = _email_problem(field.data or "")
         if problem:
             raise ValidationError(problem)
-        if db.session().scalar(select(User.id).where(User.email == auth.normalise_email(field.data))):
+        if db.session().scalar(select(User.id).where(User.email == accounts.normalise_email(field.data))):
             raise ValidationError(DUPLICATE_EMAIL)
 
     def validate_password(self, field: Any) -> None:
@@ -138,7 +140,7 @@ class AuditFilterForm(Form):
         """The filters in use, normalised, as query-string arguments."""
         values = {
             "action": self.action.data or "",
-            "user": auth.normalise_email(self.user.data or ""),
+            "user": accounts.normalise_email(self.user.data or ""),
             "reference": (self.reference.data or "").strip().upper(),
         }
         return {name: value for name, value in values.items() if value}
@@ -155,17 +157,19 @@ def account_or_404(user_id: int) -> User:
     return account
 
 
-def accounts() -> list[User]:
+def all_accounts() -> list[User]:
     """Every account, active ones first, then by name."""
     return list(db.session().scalars(select(User).order_by(User.active.desc(), User.name, User.email)))
 
 
 def create_account(name: str, email: str, role: str, password: str) -> User | None:
     """Add an account and its audit row; None if the email was taken meanwhile."""
-    password_hash = auth.hash_password(password)  # slow on purpose: before taking the write lock
+    password_hash = accounts.hash_password(password)  # slow on purpose: before taking the write lock
     try:
         with db.get_db().transaction() as s:
-            account = User(email=auth.normalise_email(email), name=name.strip(), password_hash=password_hash, role=role)
+            account = User(
+                email=accounts.normalise_email(email), name=name.strip(), password_hash=password_hash, role=role
+            )
             s.add(account)
             s.flush()
             audit.record(s, "account_created", target=account, detail={"role": role})
@@ -184,7 +188,7 @@ def set_active(user_id: int, active: bool) -> tuple[User, bool]:
             return account, False
         account.active = active
         if not active:
-            auth.end_all_sessions(account.id, s)
+            accounts.end_all_sessions(account.id, s)
         action = "account_reactivated" if active else "account_deactivated"
         audit.record(s, action, target=account, detail={"role": account.role})
     return account, True
@@ -192,11 +196,11 @@ def set_active(user_id: int, active: bool) -> tuple[User, bool]:
 
 def save_password(user_id: int, password: str, action: str) -> User:
     """Store a new password, end every session of the account, and audit it (never the password)."""
-    password_hash = auth.hash_password(password)
+    password_hash = accounts.hash_password(password)
     with db.get_db().transaction() as s:
         account = s.get(User, user_id)
         account.password_hash = password_hash
-        auth.end_all_sessions(account.id, s)
+        accounts.end_all_sessions(account.id, s)
         audit.record(s, action, target=account, detail={"role": account.role})
     return account
 
@@ -210,7 +214,7 @@ def _render(template: str, **context: Any) -> tuple[str, int]:
 @admin_required
 def users() -> str:
     """The accounts, with buttons to deactivate, reactivate and reset passwords."""
-    return render_template("review/users.html", accounts=accounts(), roles=ROLES)
+    return render_template("review/users.html", accounts=all_accounts(), roles=ROLES)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -270,7 +274,7 @@ def reset_password(user_id: int) -> Any:
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@auth.limiter.limit(
+@limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
     # Runs before the sign-in check, so an anonymous request must not fail here.
     key_func=lambda: f"password:{getattr(current_user, 'id', None)}",
@@ -283,7 +287,7 @@ def change_password() -> Any:
     form = ChangePasswordForm()
     if not form.validate_on_submit():
         return _render("review/password.html", form=form)
-    auth.start_session(save_password(current_user.id, form.password.data, "password_changed"))
+    accounts.start_session(save_password(current_user.id, form.password.data, "password_changed"))
     flash("Your password is changed. Anywhere else you were signed in, you are now signed out.")
     return redirect(url_for("review.queue"))
 
@@ -409,7 +413,7 @@ def audit_log() -> Any:
 def audit_csv() -> Response:
     """The filtered audit log as a CSV download (the download itself is audited)."""
     filters = _filters_or_400()
-    stamp = auth.now().strftime("%Y%m%d-%H%M")
+    stamp = accounts.now().strftime("%Y%m%d-%H%M")
     return Response(
         export_audit_log(filters),
         mimetype="text/csv",

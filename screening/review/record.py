@@ -23,7 +23,6 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from .. import audit, db
-from ..auth import admin_required
 from ..intake.pages import display
 from ..models import (
     REVIEW_OUTCOMES,
@@ -36,6 +35,7 @@ from ..models import (
 from ..questionnaire import LEVELS, SOURCE_REF_RE, Definition, Question
 from ..versions import definition_for
 from . import retention
+from .accounts import admin_required
 from .blueprint import bp
 from .queue import normalise_reference
 

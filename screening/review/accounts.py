@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import db
-from .extensions import limiter, login_manager  # noqa: F401 - limiter: for the sign-in pages
-from .models import User
+from .. import db
+from ..extensions import login_manager
+from ..models import User
 
 # OWASP: scrypt with N=2^15, r=8, p=3 (32 MiB, and three times the work of p=1).
 PASSWORD_METHOD = "scrypt:32768:8:3"  # noqa: S105 - a hashing method, not a password
