@@ -26,7 +26,8 @@ from ..db import Database
 from ..models import Submission
 from ..questionnaire import Question
 from .blueprint import bp
-from .queue import Cursor, Filters, QueueFilters, count, render_queue, walk
+from .queries import Cursor, Filters, count, walk
+from .queue import QueueFilters, render_queue
 
 BATCH_SIZE = 1000  # rows per keyset query; app.config["EXPORT_BATCH_SIZE"] overrides
 FIXED_COLUMNS = ("reference", "submitted_at", "outcome", "review_state", "review_outcome", "flags")

@@ -37,7 +37,7 @@ from ..versions import definition_for
 from . import retention
 from .accounts import admin_required
 from .blueprint import bp
-from .queue import normalise_reference
+from .queries import normalise_reference
 
 NOTE_LIMIT = 1000
 REASON_LIMIT = 500
