@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from screening import db
 from screening.models import AuditEvent
-from screening.review.export import safe_cell
+from screening.review.csvstream import safe_cell
 
 from .conftest import Clinician, add_user
 from .test_review_queue import add_submissions, at, triage_order

@@ -26,13 +26,12 @@ from ..db import Database
 from ..models import Submission
 from ..questionnaire import Question
 from .blueprint import bp
+from .csvstream import safe_cell
 from .queries import Cursor, Filters, count, walk
 from .queue import QueueFilters, render_queue
 
 BATCH_SIZE = 1000  # rows per keyset query; app.config["EXPORT_BATCH_SIZE"] overrides
 FIXED_COLUMNS = ("reference", "submitted_at", "outcome", "review_state", "review_outcome", "flags")
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 EXPORT_COLUMNS = (
     Submission.id,
@@ -54,26 +53,6 @@ class _Line:
     def write(self, line: str) -> str:
         """Return the line csv.writer formatted."""
         return line
-
-
-def safe_cell(value: Any) -> str:
-    """A cell as text, with a leading ' if a spreadsheet would take it for a formula."""
-    if value is None:
-        return ""
-    if type(value) is str:  # most cells: skip the other checks (a million rows add up)
-        text = value
-    elif isinstance(value, list | tuple):
-        text = "; ".join(safe_text(item) for item in value)
-    elif isinstance(value, bool):
-        text = "yes" if value else "no"
-    else:
-        text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def safe_text(value: Any) -> str:
-    """One value of a multi-choice answer as text."""
-    return "" if value is None else str(value)
 
 
 def header(questions: Sequence[Question]) -> list[str]:
