@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import OUTCOME_RANK, REFERENCE_ALPHABET, Submission
+from ..models import OUTCOME_RANK, REFERENCE_ALPHABET, QuestionnaireVersion, Submission
 
 RANK_OUTCOME = {rank: outcome for outcome, rank in OUTCOME_RANK.items()}
 
@@ -221,6 +221,20 @@ def _walk_ranks(s: Session, filters: Filters, after: Cursor | None, size: int, c
 def count(s: Session, filters: Filters) -> int:
     """How many submissions match the filters."""
     return s.scalar(select(func.count()).select_from(Submission).where(*filters.conditions())) or 0
+
+
+def versions_in(s: Session, filters: Filters) -> list[str]:
+    """The questionnaire versions the matching submissions answered, oldest version first.
+
+    One probe per stored version (there are few) through the (version, created_at) index.
+    """
+    stored = s.scalars(select(QuestionnaireVersion.version).order_by(QuestionnaireVersion.created_at, "version"))
+    found = []
+    for version in stored:
+        probe = select(Submission.id).where(Submission.version == version, *filters.conditions()).limit(1)
+        if s.scalar(probe) is not None:
+            found.append(version)
+    return found
 
 
 # Counting reads a whole index (about 60 ms at a million rows), while the page itself
