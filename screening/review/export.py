@@ -164,7 +164,10 @@ def export_csv() -> Any:
     if not form.validate():
         return render_queue(form, None)
     filters = begin_export(form.filters())
-    lines = csv_lines(rows_of(db.get_db(), filters, export_batch_size()), export_layout(filters))
+    columns = export_layout(filters)
+    # The rows are read in short sessions of their own: hold no connection while streaming.
+    db.session().close()
+    lines = csv_lines(rows_of(db.get_db(), filters, export_batch_size()), columns)
     response = Response(stream_with_context(lines), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f"attachment; filename=screening-export-{dt.datetime.now(dt.UTC):%Y%m%d}.csv"
