@@ -5,16 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import Engine, event, select
 
 from screening import db
+from screening.extensions import limiter
 from screening.models import RateLimitCounter
 from screening.questionnaire import load
+from screening.ratelimit import DatabaseStorage
 
 from .conftest import DEFAULT, Clinician, Patient, add_user, make_app
 from .http_patient import all_clear_answers
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+@pytest.fixture(autouse=True)
+def _close_the_counter_store():
+    """The database store has its own engine: close its connections after each test."""
+    yield
+    if isinstance(limiter.storage, DatabaseStorage):
+        limiter.storage.database.engine.dispose()
 
 
 @contextmanager
