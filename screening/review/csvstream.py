@@ -38,13 +38,23 @@ def safe_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]], chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
-    """The CSV text (header first, CRLF line ends), every cell made safe, in chunks of about `chunk_size`."""
+def csv_chunks(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], chunk_size: int = CHUNK_SIZE, made_safe: bool = False
+) -> Iterator[str]:
+    """The CSV text (header first, CRLF line ends), every cell made safe, in chunks of about `chunk_size`.
+
+    `made_safe`: the caller already passed every cell through `safe_cell` (a million rows
+    add up, and a caller that remembers its texts can do it once per distinct text).
+    """
     buffer = io.StringIO()
     writerow = csv.writer(buffer).writerow
     writerow([safe_cell(name) for name in header])
+    starts = FORMULA_STARTS
     for row in rows:
-        writerow([safe_cell(value) for value in row])
+        if made_safe:
+            writerow(row)
+        else:  # plain text that cannot start a formula is most cells: no call for those
+            writerow([v if type(v) is str and not v.startswith(starts) else safe_cell(v) for v in row])
         if buffer.tell() > chunk_size:
             yield buffer.getvalue()
             buffer.seek(0)

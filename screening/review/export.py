@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
@@ -40,7 +40,7 @@ from ..models import Submission
 from ..questionnaire import Definition, Question
 from ..versions import current_definition, definition_for
 from .blueprint import bp
-from .csvstream import csv_chunks
+from .csvstream import csv_chunks, safe_cell
 from .queries import Cursor, Filters, count, versions_in, walk
 from .queue import QueueFilters, render_queue
 from .record_view import display
@@ -63,15 +63,45 @@ EXPORT_COLUMNS = (
 )
 
 
+class Shown:
+    """One question's answers as the record shows them (`display`), made CSV-safe, remembered.
+
+    Most answers repeat (yes, no, an option), and a million rows add up: each distinct
+    answer is worked out once, up to a few hundred per question; free text past that
+    goes straight through `display`.
+    """
+
+    __slots__ = ("question", "seen")
+    LIMIT = 512
+
+    def __init__(self, question: Question) -> None:
+        self.question = question
+        self.seen: dict[Any, str] = {}
+
+    def __call__(self, answer: Any) -> str:
+        """The answer as text."""
+        key = tuple(answer) if type(answer) is list else answer
+        try:
+            return self.seen[key]
+        except KeyError:
+            text = safe_cell(display(self.question, answer))
+            if len(self.seen) < self.LIMIT:
+                self.seen[key] = text
+            return text
+        except TypeError:  # an unhashable answer: never cached
+            return safe_cell(display(self.question, answer))
+
+
 @dataclass(frozen=True)
 class Layout:
     """The export's answer and derived columns, and how each version's rows fill them."""
 
     question_ids: list[str]
     derived_names: list[str]
-    # version -> for each question column, the question as that version asked it (None:
-    # not asked in that version), or None for the whole version if it cannot be rebuilt.
-    questions: dict[str, list[Question | None] | None]
+    # version -> for each question column: its id, the texts remembered so far and how
+    # that version shows an answer (safe_cell alone if it did not ask the question);
+    # None for the whole version if it cannot be rebuilt.
+    questions: dict[str, list[tuple[str, dict[Any, str], Callable[[Any], str]]] | None]
 
     def header(self) -> list[str]:
         """The column names."""
@@ -85,36 +115,49 @@ def layout(versions: Sequence[str], definitions: dict[str, Definition | None], f
         readable.append(fallback)  # unreadable rows are written under today's question ids
     question_ids = list(dict.fromkeys(qid for d in readable for qid in d.questions))
     derived_names = list(dict.fromkeys(name for d in readable for name in d.derived))
-    questions: dict[str, list[Question | None] | None] = {}
+    questions: dict[str, list[tuple[str, dict[Any, str], Callable[[Any], str]]] | None] = {}
     for v in versions:
         defn = definitions[v]
-        questions[v] = None if defn is None else [defn.questions.get(qid) for qid in question_ids]
+        if defn is None:
+            questions[v] = None
+            continue
+        asked = defn.questions
+        columns = []
+        for qid in question_ids:
+            shown = Shown(asked[qid]) if qid in asked else None
+            columns.append((qid, shown.seen, shown) if shown is not None else (qid, {}, safe_cell))
+        questions[v] = columns
     return Layout(question_ids, derived_names, questions)
 
 
-def answer_cells(answers: dict[str, Any], question_ids: Sequence[str], asked: Sequence[Question | None] | None) -> list:
+def answer_cells(
+    answers: dict[str, Any],
+    question_ids: Sequence[str],
+    asked: Sequence[tuple[str, dict[Any, str], Callable[[Any], str]]] | None,
+) -> list:
     """One row's answer cells: as the record shows them, or raw when its questionnaire is unreadable."""
+    get = answers.get
     if asked is None:
-        return [answers.get(qid) for qid in question_ids]
-    cells: list[Any] = []
-    for qid, q in zip(question_ids, asked, strict=True):
-        answer = answers.get(qid)
-        cells.append(answer if answer is None or q is None else display(q, answer))
-    return cells
+        return [safe_cell(get(qid)) for qid in question_ids]
+    # A text answer seen before is one dict lookup (most answers: yes, no, an option).
+    return [
+        "" if (answer := get(qid)) is None else (type(answer) is str and seen.get(answer)) or show(answer)
+        for qid, seen, show in asked
+    ]
 
 
-def row_cells(row: Any, columns: Layout) -> list[Any]:
-    """One submission's cells, in header order (csvstream makes them safe)."""
+def row_cells(row: Any, columns: Layout) -> list[str]:
+    """One submission's cells, in header order, each made safe for a spreadsheet."""
     derived = row.derived or {}
     return [
-        row.reference,
+        safe_cell(row.reference),
         row.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        row.outcome,
-        row.review_state,
-        row.review_outcome,
-        "; ".join(f"{f.get('id')}:{f.get('level')}" for f in row.flags or []),
+        safe_cell(row.outcome),
+        safe_cell(row.review_state),
+        safe_cell(row.review_outcome),
+        safe_cell("; ".join(f"{f.get('id')}:{f.get('level')}" for f in row.flags or [])),
         *answer_cells(row.answers or {}, columns.question_ids, columns.questions.get(row.version)),
-        *(derived.get(name) for name in columns.derived_names),
+        *(safe_cell(derived.get(name)) for name in columns.derived_names),
     ]
 
 
@@ -132,7 +175,7 @@ def rows_of(database: Database, filters: Filters, batch_size: int) -> Iterator[A
 
 def csv_lines(rows: Iterable[Any], columns: Layout) -> Iterator[str]:
     """The CSV text, in chunks (header first)."""
-    return csv_chunks(columns.header(), (row_cells(row, columns) for row in rows))
+    return csv_chunks(columns.header(), (row_cells(row, columns) for row in rows), made_safe=True)
 
 
 def export_layout(filters: Filters) -> Layout:
