@@ -123,9 +123,10 @@ class QueueCount(Base):
 
     __tablename__ = "queue_counts"
 
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    # Keyed state first: the counts are read grouped by state and outcome, in key order.
     review_state: Mapped[str] = mapped_column(String(16), primary_key=True)
     outcome_rank: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
     n: Mapped[int]
 
 

@@ -77,11 +77,11 @@ def upgrade() -> None:
     """Create the counts table and its triggers, then count what is already there."""
     op.create_table(
         "queue_counts",
-        sa.Column("day", sa.String(length=10), nullable=False),
         sa.Column("review_state", sa.String(length=16), nullable=False),
         sa.Column("outcome_rank", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("day", sa.String(length=10), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "review_state", "outcome_rank"),
+        sa.PrimaryKeyConstraint("review_state", "outcome_rank", "day"),
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_FUNCTION)
