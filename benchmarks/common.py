@@ -135,8 +135,8 @@ def make_app(target: Target, **config: Any) -> Any:
 def migrate(target: Target) -> None:
     """The newest schema, and one clinician to sign in as (so no first-run setup token is made)."""
     from screening import db, migrate
-    from screening.auth import hash_password
     from screening.models import User
+    from screening.review.accounts import hash_password
 
     app = make_app(target)
     with app.app_context():

@@ -31,7 +31,7 @@ def scenarios(app: Any) -> dict[str, dict[str, str]]:
     """Each query a clinician makes, as the queue's query-string parameters."""
     from screening import db
     from screening.models import Submission
-    from screening.review.queue import Cursor, Filters, walk
+    from screening.review.queries import Cursor, Filters, walk
 
     with app.app_context():
         s = db.session()

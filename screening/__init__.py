@@ -9,16 +9,13 @@ from typing import Any
 
 import click
 from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 
-from . import auth, bodymap, cli, db, health, intake, review, rules, security
+from . import bodymap, cli, db, health, intake, review, rules, security
 from .config import ROOT, Defaults, secret_key_from_instance
+from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
 from .questionnaire import Definition, QuestionnaireError, load
-
-# Every POST needs a valid CSRF token, checked before any view runs, so a new form
-# cannot forget it; see csrf_failed for what the patient sees when a token expired.
-csrf = CSRFProtect()
 
 # Commands that must run even when the configured questionnaire is broken.
 COMMANDS_WITHOUT_QUESTIONNAIRE = {"check-questions", "sign-off"}
@@ -35,7 +32,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     configure(app, config)
     db.init_app(app)
     load_questionnaire(app)
-    auth.init_app(app)
+    init_login_and_limits(app)
     security.init_app(app)
     csrf.init_app(app)
     register_blueprints(app)
@@ -47,7 +44,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.context_processor(lambda: {"defn": app.extensions["screening.questionnaire"]})
     cli.init_app(app)
     if _cli_command() in (None, "run"):
-        auth.announce_setup(app)
+        review.accounts.announce_setup(app)
     return app
 
 

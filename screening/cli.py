@@ -13,10 +13,11 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import audit, auth, db, migrate, rules, seed
+from . import audit, db, migrate, rules, seed
 from .estimate import estimate
 from .models import User
 from .questionnaire import LEVELS, Definition, QuestionnaireError, load, safety
+from .review import accounts
 
 
 def init_app(app: Flask) -> None:
@@ -146,7 +147,7 @@ def evaluate_command(answers_file, today: str | None) -> None:
 @with_appcontext
 def create_user_command(email: str, name: str, role: str, password_stdin: bool) -> None:
     """Create a clinician's or admin's account."""
-    email = auth.normalise_email(email)
+    email = accounts.normalise_email(email)
     if "@" not in email:
         raise click.BadParameter(f"{email!r} is not an email address", param_hint="--email")
     if db.session().scalars(select(User).where(User.email == email)).first() is not None:
@@ -156,13 +157,13 @@ def create_user_command(email: str, name: str, role: str, password_stdin: bool) 
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True)
-    problem = auth.password_problem(password, email, name)
+    problem = accounts.password_problem(password, email, name)
     if problem:
         raise click.ClickException(f"password refused: {problem}")
     with db.get_db().transaction() as s:
-        user = User(email=email, name=name.strip(), password_hash=auth.hash_password(password), role=role)
+        user = User(email=email, name=name.strip(), password_hash=accounts.hash_password(password), role=role)
         s.add(user)
         s.flush()
         audit.record(s, "account_created", target=user, actor="command line", detail={"role": role})
-    auth.finish_setup()
+    accounts.finish_setup()
     click.echo(f"Created {role} account for {email}.")

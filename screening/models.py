@@ -116,6 +116,23 @@ class Submission(Base):
     )
 
 
+class QueueCount(Base):
+    """How many submissions there are per UTC day, review state and outcome.
+
+    Kept by database triggers on `submissions` (migration 0003), in the same transaction
+    as every insert, review, erasure and purge, whoever writes: the app, the seed loader
+    or an operator. The queue reads its counts here instead of counting a million rows.
+    """
+
+    __tablename__ = "queue_counts"
+
+    # Keyed state first: the counts are read grouped by state and outcome, in key order.
+    review_state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    outcome_rank: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    n: Mapped[int]
+
+
 # Review outcomes a clinician can record, in the order offered.
 REVIEW_OUTCOMES = {
     "cleared": "Cleared for needling",

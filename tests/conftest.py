@@ -180,7 +180,7 @@ _HASHES: dict[str, str] = {}
 
 def password_hash(password: str = PASSWORD) -> str:
     """A production-strength hash of `password`, computed once per test run."""
-    from screening.auth import hash_password
+    from screening.review.accounts import hash_password
 
     if password not in _HASHES:
         _HASHES[password] = hash_password(password)

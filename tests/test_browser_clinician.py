@@ -122,7 +122,7 @@ def test_queue_and_record_on_a_phone(submissions, live, browser, app):
 
 def test_first_run_setup_and_print_view_are_accessible(live, browser, app, submissions):
     """The one-time setup page (with an error) and the printable record pass axe."""
-    from screening.auth import setup_token
+    from screening.review.accounts import setup_token
 
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from screening import create_app, db
-from screening.auth import limiter
+from screening.extensions import limiter
 from screening.models import Base
 
 from .conftest import Patient, add_user, make_app

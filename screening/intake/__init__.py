@@ -10,8 +10,8 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from .. import rules
-from ..auth import limiter
 from ..estimate import estimate
+from ..extensions import limiter
 from ..forms import form_class, form_data, posted_answer, required_message
 from ..questionnaire import AnswerError, Definition, Section
 from ..versions import definition_for

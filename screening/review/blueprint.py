@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from .. import auth
+from . import accounts
 
 bp = Blueprint("review", __name__, url_prefix="/review", cli_group=None)
 
@@ -31,7 +31,7 @@ def require_sign_in() -> Any:
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    return auth.check_session_age()
+    return accounts.check_session_age()
 
 
 @bp.after_request

@@ -5,16 +5,29 @@ they are read, so a million rows take the memory of one batch and hold no long
 transaction open. The export covers what was submitted before it began, so the row
 count in its audit record matches the file even while patients keep submitting (a
 review or erasure during a state-filtered export can still move a row in or out).
+
+Columns: the fixed ones, then every question of every questionnaire version that the
+exported rows answered (oldest version first, each question once, by id, in the order
+asked), then every derived value of those versions as `derived_<name>`. Each row is
+read with its own version, so a question added or dropped later is an empty cell, not
+a misplaced one.
+
+Codes or words: an answer is written as the record shows it (`display`: "Yes", "1 May
+1960", "Lower back, Left leg"), so the two clinician outputs never disagree and a
+spreadsheet reads like the record. The fixed columns keep their codes (outcome,
+review state and outcome, flags as `id:level`), which are what a clinic filters and
+counts on. Derived values are written as stored. A row whose stored questionnaire
+cannot be rebuilt (this should never happen) has its answers written raw under the
+matching column ids of today's questionnaire.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 import click
@@ -24,14 +37,16 @@ from werkzeug.datastructures import MultiDict
 from .. import audit, db
 from ..db import Database
 from ..models import Submission
-from ..questionnaire import Question
+from ..questionnaire import Definition, Question
+from ..versions import current_definition, definition_for
 from .blueprint import bp
-from .queue import Cursor, Filters, QueueFilters, count, render_queue, walk
+from .csvstream import csv_chunks, safe_cell
+from .queries import Cursor, Filters, count, versions_in, walk
+from .queue import QueueFilters, render_queue
+from .record_view import display
 
 BATCH_SIZE = 1000  # rows per keyset query; app.config["EXPORT_BATCH_SIZE"] overrides
 FIXED_COLUMNS = ("reference", "submitted_at", "outcome", "review_state", "review_outcome", "flags")
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 EXPORT_COLUMNS = (
     Submission.id,
@@ -44,57 +59,106 @@ EXPORT_COLUMNS = (
     Submission.flags,
     Submission.answers,
     Submission.derived,
+    Submission.version,
 )
 
 
-class _Line:
-    """A file-like target for csv.writer that hands back each line instead of storing it."""
+class Shown:
+    """One question's answers as the record shows them (`display`), made CSV-safe, remembered.
 
-    def write(self, line: str) -> str:
-        """Return the line csv.writer formatted."""
-        return line
+    Most answers repeat (yes, no, an option), and a million rows add up: each distinct
+    answer is worked out once, up to a few hundred per question; free text past that
+    goes straight through `display`.
+    """
 
+    __slots__ = ("question", "seen")
+    LIMIT = 512
 
-def safe_cell(value: Any) -> str:
-    """A cell as text, with a leading ' if a spreadsheet would take it for a formula."""
-    if value is None:
-        return ""
-    if type(value) is str:  # most cells: skip the other checks (a million rows add up)
-        text = value
-    elif isinstance(value, list | tuple):
-        text = "; ".join(safe_text(item) for item in value)
-    elif isinstance(value, bool):
-        text = "yes" if value else "no"
-    else:
-        text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    def __init__(self, question: Question) -> None:
+        self.question = question
+        self.seen: dict[Any, str] = {}
 
-
-def safe_text(value: Any) -> str:
-    """One value of a multi-choice answer as text."""
-    return "" if value is None else str(value)
-
-
-def header(questions: Sequence[Question]) -> list[str]:
-    """The column names: the fixed ones, each current question's id, then derived_age."""
-    return [*FIXED_COLUMNS, *(q.id for q in questions), "derived_age"]
+    def __call__(self, answer: Any) -> str:
+        """The answer as text."""
+        key = tuple(answer) if type(answer) is list else answer
+        try:
+            return self.seen[key]
+        except KeyError:
+            text = safe_cell(display(self.question, answer))
+            if len(self.seen) < self.LIMIT:
+                self.seen[key] = text
+            return text
+        except TypeError:  # an unhashable answer: never cached
+            return safe_cell(display(self.question, answer))
 
 
-def row_cells(row: Any, question_ids: Sequence[str]) -> list[str]:
-    """One submission's cells, in header order."""
-    answers = row.answers or {}
-    flags = "; ".join(f"{f.get('id')}:{f.get('level')}" for f in row.flags or [])
-    values = [
-        row.reference,
-        row.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        row.outcome,
-        row.review_state,
-        row.review_outcome,
-        flags,
-        *[answers.get(qid) for qid in question_ids],
-        (row.derived or {}).get("age"),
+@dataclass(frozen=True)
+class Layout:
+    """The export's answer and derived columns, and how each version's rows fill them."""
+
+    question_ids: list[str]
+    derived_names: list[str]
+    # version -> for each question column: its id, the texts remembered so far and how
+    # that version shows an answer (safe_cell alone if it did not ask the question);
+    # None for the whole version if it cannot be rebuilt.
+    questions: dict[str, list[tuple[str, dict[Any, str], Callable[[Any], str]]] | None]
+
+    def header(self) -> list[str]:
+        """The column names."""
+        return [*FIXED_COLUMNS, *self.question_ids, *(f"derived_{name}" for name in self.derived_names)]
+
+
+def layout(versions: Sequence[str], definitions: dict[str, Definition | None], fallback: Definition) -> Layout:
+    """The columns for rows answered on these versions (in this order)."""
+    readable = [definitions[v] for v in versions if definitions[v] is not None] or [fallback]
+    if any(definitions[v] is None for v in versions):
+        readable.append(fallback)  # unreadable rows are written under today's question ids
+    question_ids = list(dict.fromkeys(qid for d in readable for qid in d.questions))
+    derived_names = list(dict.fromkeys(name for d in readable for name in d.derived))
+    questions: dict[str, list[tuple[str, dict[Any, str], Callable[[Any], str]]] | None] = {}
+    for v in versions:
+        defn = definitions[v]
+        if defn is None:
+            questions[v] = None
+            continue
+        asked = defn.questions
+        columns = []
+        for qid in question_ids:
+            shown = Shown(asked[qid]) if qid in asked else None
+            columns.append((qid, shown.seen, shown) if shown is not None else (qid, {}, safe_cell))
+        questions[v] = columns
+    return Layout(question_ids, derived_names, questions)
+
+
+def answer_cells(
+    answers: dict[str, Any],
+    question_ids: Sequence[str],
+    asked: Sequence[tuple[str, dict[Any, str], Callable[[Any], str]]] | None,
+) -> list:
+    """One row's answer cells: as the record shows them, or raw when its questionnaire is unreadable."""
+    get = answers.get
+    if asked is None:
+        return [safe_cell(get(qid)) for qid in question_ids]
+    # A text answer seen before is one dict lookup (most answers: yes, no, an option).
+    return [
+        "" if (answer := get(qid)) is None else (type(answer) is str and seen.get(answer)) or show(answer)
+        for qid, seen, show in asked
     ]
-    return [safe_cell(value) for value in values]
+
+
+def row_cells(row: Any, columns: Layout) -> list[str]:
+    """One submission's cells, in header order, each made safe for a spreadsheet."""
+    derived = row.derived or {}
+    return [
+        safe_cell(row.reference),
+        row.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        safe_cell(row.outcome),
+        safe_cell(row.review_state),
+        safe_cell(row.review_outcome),
+        safe_cell("; ".join(f"{f.get('id')}:{f.get('level')}" for f in row.flags or [])),
+        *answer_cells(row.answers or {}, columns.question_ids, columns.questions.get(row.version)),
+        *(safe_cell(derived.get(name)) for name in columns.derived_names),
+    ]
 
 
 def rows_of(database: Database, filters: Filters, batch_size: int) -> Iterator[Any]:
@@ -109,13 +173,15 @@ def rows_of(database: Database, filters: Filters, batch_size: int) -> Iterator[A
         after = Cursor.after(batch[-1])
 
 
-def csv_lines(rows: Iterable[Any], questions: Sequence[Question]) -> Iterator[str]:
-    """The CSV text, a line at a time (header first)."""
-    writer = csv.writer(_Line())
-    yield writer.writerow(header(questions))
-    question_ids = [q.id for q in questions]
-    for row in rows:
-        yield writer.writerow(row_cells(row, question_ids))
+def csv_lines(rows: Iterable[Any], columns: Layout) -> Iterator[str]:
+    """The CSV text, in chunks (header first)."""
+    return csv_chunks(columns.header(), (row_cells(row, columns) for row in rows), made_safe=True)
+
+
+def export_layout(filters: Filters) -> Layout:
+    """The columns of an export: the versions its rows answered, oldest first."""
+    versions = versions_in(db.session(), filters)
+    return layout(versions, {v: definition_for(v) for v in versions}, current_definition())
 
 
 def begin_export(filters: Filters, actor: str | None = None) -> Filters:
@@ -134,11 +200,6 @@ def export_batch_size() -> int:
     return current_app.config.get("EXPORT_BATCH_SIZE", BATCH_SIZE)
 
 
-def current_questions() -> list[Question]:
-    """The questions of the questionnaire the app runs now, in the order asked."""
-    return list(current_app.extensions["screening.questionnaire"].questions.values())
-
-
 @bp.get("/export.csv")
 def export_csv() -> Any:
     """The filtered queue (every page) as a CSV download."""
@@ -146,7 +207,10 @@ def export_csv() -> Any:
     if not form.validate():
         return render_queue(form, None)
     filters = begin_export(form.filters())
-    lines = csv_lines(rows_of(db.get_db(), filters, export_batch_size()), current_questions())
+    columns = export_layout(filters)
+    # The rows are read in short sessions of their own: hold no connection while streaming.
+    db.session().close()
+    lines = csv_lines(rows_of(db.get_db(), filters, export_batch_size()), columns)
     response = Response(stream_with_context(lines), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f"attachment; filename=screening-export-{dt.datetime.now(dt.UTC):%Y%m%d}.csv"
@@ -173,7 +237,7 @@ def export_command(
     # Open the file first: an export that cannot be written is not audited as done.
     with open_output(output) as target:
         filters = begin_export(form.filters(), actor="command line")
-        for line in csv_lines(rows_of(db.get_db(), filters, export_batch_size()), current_questions()):
+        for line in csv_lines(rows_of(db.get_db(), filters, export_batch_size()), export_layout(filters)):
             target.write(line)
 
 

@@ -9,8 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from .. import audit, auth, db
+from .. import audit, db
 from ..models import User
+from . import accounts
 
 setup_bp = Blueprint("setup", __name__)
 
@@ -30,7 +31,7 @@ class AccountForm(FlaskForm):
 
     def validate_password(self, field: Any) -> None:
         """Long, and not common or personal."""
-        problem = auth.password_problem(field.data or "", self.email.data or "", self.name.data or "")
+        problem = accounts.password_problem(field.data or "", self.email.data or "", self.name.data or "")
         if problem:
             raise ValidationError(problem)
 
@@ -39,19 +40,19 @@ class AccountForm(FlaskForm):
 def setup() -> Any:
     """Create the first admin, with the token printed at start-up; then never again."""
     token = request.args.get("token")
-    if not auth.setup_token_valid(token):
+    if not accounts.setup_token_valid(token):
         abort(404)
     form = AccountForm()
     if not form.validate_on_submit():
         return render_template("review/setup.html", form=form), 400 if request.method == "POST" else 200
-    password_hash = auth.hash_password(form.password.data)
+    password_hash = accounts.hash_password(form.password.data)
     # Two people posting at the same moment: only the one who claims the token goes on.
-    with auth.claimed_setup_token() as claimed:
+    with accounts.claimed_setup_token() as claimed:
         if not claimed:
             abort(404)
         with db.get_db().transaction() as s:
             user = User(
-                email=auth.normalise_email(form.email.data),
+                email=accounts.normalise_email(form.email.data),
                 name=form.name.data.strip(),
                 password_hash=password_hash,
                 role="admin",

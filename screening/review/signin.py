@@ -12,7 +12,9 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from .. import audit, auth, db
+from .. import audit, db
+from ..extensions import limiter
+from . import accounts
 from .blueprint import ActionForm, bp
 
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -31,7 +33,7 @@ def typed_address(email: str) -> str | None:
     People sometimes type their password into the email box: anything not shaped like
     an address is left out, so the audit log never keeps a password.
     """
-    typed = auth.normalise_email(email)
+    typed = accounts.normalise_email(email)
     return typed[:254] if EMAIL_SHAPE.fullmatch(typed) else None
 
 
@@ -41,21 +43,21 @@ def _count_failure(response: Response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@auth.limiter.limit(
+@limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
-    key_func=lambda: "account:" + auth.normalise_email(request.form.get("email", "")),
+    key_func=lambda: "account:" + accounts.normalise_email(request.form.get("email", "")),
     methods=["POST"],
     deduct_when=_count_failure,
 )
-@auth.limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"], deduct_when=_count_failure)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"], deduct_when=_count_failure)
 def login() -> Any:
     """Sign in; the message for a wrong email and a wrong password is the same."""
     form = LoginForm()
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(auth.safe_next(request.args.get("next")))
+        return redirect(accounts.safe_next(request.args.get("next")))
     if not form.validate_on_submit():
         return render_template("review/login.html", form=form), 400 if request.method == "POST" else 200
-    user = auth.authenticate(form.email.data, form.password.data)
+    user = accounts.authenticate(form.email.data, form.password.data)
     with db.get_db().transaction() as s:
         if user is None:
             audit.record(s, "login_failed", actor=typed_address(form.email.data))
@@ -64,8 +66,8 @@ def login() -> Any:
     if user is None:
         form.password.errors = ["The email address or password is not right. Check them and try again."]
         return render_template("review/login.html", form=form), 401
-    auth.start_session(user)
-    return redirect(auth.safe_next(request.args.get("next")))
+    accounts.start_session(user)
+    return redirect(accounts.safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
@@ -75,7 +77,7 @@ def logout() -> Response:
         user_id = current_user.id
         with db.get_db().transaction() as s:
             audit.record(s, "logout")
-        auth.end_all_sessions(user_id)
+        accounts.end_all_sessions(user_id)
         logout_user()
         flash("You have signed out.")
     return redirect(url_for("review.login"))

@@ -5,14 +5,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, insert, select
 
 from screening import db
-from screening.models import AuditEvent
-from screening.review.export import safe_cell
+from screening.models import AuditEvent, QuestionnaireVersion, Submission, new_reference, new_token
+from screening.questionnaire import loads
+from screening.review.csvstream import safe_cell
+from screening.review.record_view import record_view
 
-from .conftest import Clinician, add_user
+from .conftest import SMALL, Clinician, add_user
 from .test_review_queue import add_submissions, at, triage_order
 
 FIXED = ["reference", "submitted_at", "outcome", "review_state", "review_outcome", "flags"]
@@ -216,3 +220,114 @@ def test_the_command_refuses_bad_filters(app, runner):
     assert "Outcome must be urgent, not suitable, review or suitable" in result.output
     assert "2024-02-30 is not a real date" in result.output
     assert exports(app) == []
+
+
+# Each row read with its own questionnaire version
+
+
+def store_versions(app, *definitions) -> None:
+    """Store questionnaire versions, oldest first, as the intake stores them."""
+    with app.app_context(), db.get_db().transaction() as s:
+        for n, defn in enumerate(definitions):
+            if s.get(QuestionnaireVersion, defn.version) is None:
+                s.add(
+                    QuestionnaireVersion(
+                        version=defn.version,
+                        questionnaire_id=defn.questionnaire.id,
+                        definition=defn.raw,
+                        created_at=dt.datetime(2024, 1, 1 + n, tzinfo=dt.UTC),
+                    )
+                )
+
+
+def add_answered(app, defn, answers: dict, derived: dict, created_at: dt.datetime) -> str:
+    """A submission answered on this version; its reference."""
+    reference = new_reference()
+    with app.app_context(), db.get_db().transaction() as s:
+        s.execute(
+            insert(Submission),
+            [
+                {
+                    "reference": reference,
+                    "draft_token": new_token(),
+                    "questionnaire_id": defn.questionnaire.id,
+                    "version": defn.version,
+                    "answers": answers,
+                    "derived": derived,
+                    "flags": [],
+                    "outcome": "suitable",
+                    "outcome_rank": 3,
+                    "created_at": created_at,
+                    "patient_name": answers.get("name"),
+                    "name_key": answers.get("name", "").casefold() or None,
+                }
+            ],
+        )
+    return reference
+
+
+def later_version(defn_text: str):
+    """The small questionnaire with one more question and one more derived value."""
+    text = defn_text.replace(
+        "      - id: had_cancer\n",
+        "      - id: smoker\n        text: Do you smoke?\n        type: yes_no\n      - id: had_cancer\n",
+    ).replace("derived:\n", "derived:\n  age_next_year:\n    years_since: born\n")
+    return loads(text, source="later.yaml")
+
+
+@pytest.fixture
+def two_versions(small_app):
+    """The small questionnaire's current version and a later one, both stored, and a clinician."""
+    first = small_app.extensions["screening.questionnaire"]
+    second = later_version(Path(SMALL).read_text(encoding="utf-8"))
+    assert second.version != first.version
+    store_versions(small_app, first, second)
+    add_user(small_app, "small@example.org")
+    browser = Clinician(small_app.test_client())
+    assert browser.sign_in("small@example.org").status_code == 302
+    return small_app, browser, first, second
+
+
+def test_an_export_spanning_two_versions_has_each_versions_columns(two_versions):
+    """Both versions' questions, each once, in a stable order; a row leaves empty what its version never asked."""
+    app, browser, first, second = two_versions
+    old = add_answered(app, first, {"name": "Old Row", "numb": "no"}, {"age": 63}, at(0) - dt.timedelta(days=30))
+    new = add_answered(
+        app, second, {"name": "New Row", "numb": "no", "smoker": "yes"}, {"age": 40, "age_next_year": 41}, at(1)
+    )
+    text = browser.get("/review/export.csv").text
+    header = next(csv.reader(io.StringIO(text)))
+    first_ids = list(first.questions)
+    assert header[: len(FIXED) + len(first_ids)] == [*FIXED, *first_ids]
+    assert header[len(FIXED) + len(first_ids) :] == ["smoker", "derived_age", "derived_age_next_year"]
+    rows = {row["reference"]: row for row in parse(text)}
+    assert rows[new]["smoker"] == "Yes" and rows[new]["name"] == "New Row"
+    assert rows[old]["smoker"] == "" and rows[old]["name"] == "Old Row"
+    # Every derived value, not just the age.
+    assert (rows[new]["derived_age"], rows[new]["derived_age_next_year"]) == ("40", "41")
+    assert (rows[old]["derived_age"], rows[old]["derived_age_next_year"]) == ("63", "")
+    # The same columns whichever version is newer in the range; a range of one version has only its columns.
+    only_old = next(csv.reader(io.StringIO(browser.get("/review/export.csv?to=2024-02-15").text)))
+    assert only_old == [*FIXED, *first_ids, "derived_age"]
+
+
+def test_the_export_shows_answers_as_the_record_does(two_versions):
+    """Labels, not codes: every answer cell is the text the record shows for it."""
+    app, browser, first, _ = two_versions
+    answers = {
+        "name": "Ann Smith",
+        "numb": "no",
+        "ill": "cold",
+        "born": "1960-05-01",
+        "areas": ["back", "legs"],
+        "agree": True,
+    }
+    reference = add_answered(app, first, answers, {"age": 63}, at(0))
+    (row,) = parse(browser.get("/review/export.csv").text)
+    assert row["ill"] == "A cold" and row["born"] == "1 May 1960" and row["numb"] == "No"
+    assert row["areas"] == "Back, Legs" and row["agree"] == "Yes, I agree"
+    with app.app_context():
+        submission = db.session().scalars(select(Submission).where(Submission.reference == reference)).one()
+        view = record_view(submission, first)
+    shown = {answer.qid: answer.answer for section in view.sections for answer in section.rows}
+    assert {qid: row[qid] for qid in answers} == {qid: shown[qid] for qid in answers}

@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import db, ratelimit  # noqa: F401 - ratelimit registers the sql+ storage
-from .models import User
+from .. import db
+from ..extensions import login_manager
+from ..models import User
 
 # OWASP: scrypt with N=2^15, r=8, p=3 (32 MiB, and three times the work of p=1).
 PASSWORD_METHOD = "scrypt:32768:8:3"  # noqa: S105 - a hashing method, not a password
@@ -39,10 +38,6 @@ COMMON_PASSWORDS = frozenset(
 def _dummy_hash() -> str:
     """Made on first use, not at import: hashing takes a moment and most commands never need it."""
     return generate_password_hash("not a real password", method=PASSWORD_METHOD)
-
-
-login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 
 def now() -> dt.datetime:
@@ -220,15 +215,3 @@ def announce_setup(app: Flask) -> None:
             f"    /setup?token={token}\n(or run: flask --app screening create-user --role admin)\n",
             flush=True,
         )
-
-
-def init_app(app: Flask) -> None:
-    """Flask-Login and the sign-in rate limits."""
-    login_manager.init_app(app)
-    login_manager.login_view = "review.login"
-    login_manager.login_message = "Please sign in to see this page."
-    login_manager.session_protection = None  # sessions end by version and timeouts instead
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    if not app.config.get("RATELIMIT_STORAGE_URI"):
-        app.config["RATELIMIT_STORAGE_URI"] = "sql+" + db.get_db_of(app).url
-    limiter.init_app(app)

@@ -12,8 +12,10 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from sqlalchemy import select
 
-from screening import auth, db
+from screening import db
+from screening.extensions import limiter
 from screening.models import AuditEvent, User
+from screening.review import accounts
 from tests.conftest import PASSWORD, Clinician, add_user
 
 NEW_PASSWORD = "plum orchard lantern"  # passes the policy
@@ -36,11 +38,11 @@ def _fresh_rate_limits():
     """The limiter is module-level: leave no sign-in counters behind for the next test."""
     yield
     with contextlib.suppress(AssertionError):  # no app was made, so there is no storage
-        auth.limiter.reset()
+        limiter.reset()
 
 
 class Clock:
-    """A clock the test moves by hand, standing in for screening.auth.now."""
+    """A clock the test moves by hand, standing in for screening.review.accounts.now."""
 
     def __init__(self) -> None:
         """Start on a Monday morning."""
@@ -59,7 +61,7 @@ class Clock:
 def clock(monkeypatch):
     """Sessions are stamped and checked against a clock the test controls."""
     fake = Clock()
-    monkeypatch.setattr(auth, "now", fake)
+    monkeypatch.setattr(accounts, "now", fake)
     return fake
 
 
@@ -326,16 +328,16 @@ def test_a_deactivated_account_gets_the_same_message_as_a_wrong_password(app):
 
 def test_passwords_are_hashed_with_strong_scrypt():
     """scrypt with N=2^15, r=8, p=3; the same password hashes differently each time (salted)."""
-    first, second = auth.hash_password(NEW_PASSWORD), auth.hash_password(NEW_PASSWORD)
+    first, second = accounts.hash_password(NEW_PASSWORD), accounts.hash_password(NEW_PASSWORD)
     assert first.startswith("scrypt:32768:8:3$")
     assert first != second and NEW_PASSWORD not in first
 
 
 def common_passwords() -> list[str]:
     """The refused list's entries long enough to pass the length rule."""
-    path = Path(auth.__file__).parent / "common_passwords.txt"
+    path = Path(accounts.__file__).parent / "common_passwords.txt"
     lines = [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    return [line for line in lines if len(line) >= auth.MIN_PASSWORD_LENGTH]
+    return [line for line in lines if len(line) >= accounts.MIN_PASSWORD_LENGTH]
 
 
 @pytest.mark.parametrize(
@@ -349,7 +351,7 @@ def common_passwords() -> list[str]:
 )
 def test_weak_passwords_are_refused(password, problem):
     """Too short, too simple, or made of the person's own name."""
-    assert problem in auth.password_problem(password, "jane.doe@example.org", "Jane Doe")
+    assert problem in accounts.password_problem(password, "jane.doe@example.org", "Jane Doe")
 
 
 def test_every_common_password_is_refused_in_any_case():
@@ -357,13 +359,13 @@ def test_every_common_password_is_refused_in_any_case():
     common = common_passwords()
     assert len(common) >= 10
     for password in common:
-        assert auth.password_problem(password) is not None, password
-        assert auth.password_problem(password.upper()) is not None, password
+        assert accounts.password_problem(password) is not None, password
+        assert accounts.password_problem(password.upper()) is not None, password
 
 
 def test_a_long_uncommon_password_is_accepted():
     """A few unrelated words pass."""
-    assert auth.password_problem(NEW_PASSWORD, "jane.doe@example.org", "Jane Doe") is None
+    assert accounts.password_problem(NEW_PASSWORD, "jane.doe@example.org", "Jane Doe") is None
 
 
 # The audit trail of sign-in and account changes
@@ -468,19 +470,19 @@ def test_no_password_or_hash_ever_reaches_the_audit_log(app, admin, runner):
 
 def test_setup_is_404_without_the_right_token(app):
     """No token, or a wrong one: the page does not exist."""
-    auth.setup_token(app.instance_path)
+    accounts.setup_token(app.instance_path)
     browser = Clinician(app.test_client())
     assert browser.get("/setup").status_code == 404
     assert browser.get("/setup?token=wrong").status_code == 404
     form = {"name": "Eve", "email": "eve@example.org", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     assert browser.post("/setup?token=wrong", form, token=browser.token("/review/login")).status_code == 404
     with app.app_context():
-        assert auth.count_users() == 0
+        assert accounts.count_users() == 0
 
 
 def test_setup_creates_the_first_admin_once(app):
     """With the printed token and no accounts, the page makes an admin; then the token is spent."""
-    token = auth.setup_token(app.instance_path)
+    token = accounts.setup_token(app.instance_path)
     browser = Clinician(app.test_client())
     url = f"/setup?token={token}"
     form = {"name": "Ada Admin", "email": "Ada@Example.org"}
@@ -497,13 +499,13 @@ def test_setup_creates_the_first_admin_once(app):
     again = form | {"email": "eve@example.org", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     assert browser.post(url, again, token=browser.token("/review/login")).status_code == 404
     with app.app_context():
-        assert auth.count_users() == 1
+        assert accounts.count_users() == 1
     assert sign_in(app, "ada@example.org", NEW_PASSWORD)
 
 
 def test_setup_is_404_once_an_account_exists(app):
     """An account made another way (create-user) also closes the setup page."""
-    token = auth.setup_token(app.instance_path)
+    token = accounts.setup_token(app.instance_path)
     add_user(app, "clinician@example.org")
     assert app.test_client().get(f"/setup?token={token}").status_code == 404
 
@@ -541,7 +543,7 @@ def test_create_user_refuses_a_weak_password(app, runner):
     assert "password refused: Use at least 12 characters" in result.output
     assert audit_events(app) == []
     with app.app_context():
-        assert auth.count_users() == 0
+        assert accounts.count_users() == 0
 
 
 def test_create_user_refuses_a_duplicate_email(app, runner):
@@ -551,7 +553,7 @@ def test_create_user_refuses_a_duplicate_email(app, runner):
     assert result.exit_code != 0
     assert "an account for pat@example.org already exists" in result.output
     with app.app_context():
-        assert auth.count_users() == 1
+        assert accounts.count_users() == 1
 
 
 def test_create_user_refuses_something_that_is_not_an_email(app, runner):
@@ -559,4 +561,4 @@ def test_create_user_refuses_something_that_is_not_an_email(app, runner):
     result = create_user(runner, "pat.example.org", NEW_PASSWORD)
     assert result.exit_code != 0 and "is not an email address" in result.output
     with app.app_context():
-        assert auth.count_users() == 0
+        assert accounts.count_users() == 0
