@@ -10,6 +10,8 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from . import clock
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 # Letters and digits that cannot be mistaken for one another when read aloud or typed.
@@ -20,8 +22,8 @@ OUTCOME_RANK = {"urgent": 0, "not_suitable": 1, "review": 2, "suitable": 3}
 
 
 def utcnow() -> dt.datetime:
-    """The current time in UTC (passed as a function, so evaluated per row)."""
-    return dt.datetime.now(dt.UTC)
+    """The current time in UTC (passed as a function, so evaluated per row); see clock."""
+    return clock.now()
 
 
 def new_reference() -> str:
