@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from . import auth, bodymap, cli, db, health, intake, review, rules, security
-from .config import ROOT, Defaults, secret_key_from_instance
+from .config import ROOT, Defaults, finalize
 from .markup import markdown_lite
 from .questionnaire import Definition, QuestionnaireError, load
 
@@ -52,17 +51,14 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
 
 def configure(app: Flask, config: dict[str, Any] | None) -> None:
-    """Defaults, then instance/config.py, then SCREENING_* variables, then `config`."""
+    """Defaults, then instance/config.py, then SCREENING_* variables, then `config`; then what follows."""
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("SCREENING")
     if config:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    # The cookie that holds a patient's draft token lives as long as the draft.
-    app.permanent_session_lifetime = dt.timedelta(hours=app.config["DRAFT_LIFETIME_HOURS"])
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = secret_key_from_instance(app.instance_path)
+    finalize(app)
 
 
 def load_questionnaire(app: Flask) -> None:

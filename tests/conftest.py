@@ -31,6 +31,10 @@ def database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
 
 
+# Production's scrypt takes a tenth of a second a hash: tests hash with a cheap method
+# (test_auth checks the production one).
+CHEAP_PASSWORD_METHOD = "pbkdf2:sha256:1000"
+
 _APPS: list = []
 
 
@@ -52,6 +56,7 @@ def make_app(tmp_path: Path, **config):
         "QUESTIONS_PATH": DEFAULT,
         "RATELIMIT_STORAGE_URI": "memory://",  # test_security checks the database store
         "QUEUE_COUNTS_CACHE_SECONDS": 0,  # tests change rows between views; test_review_queue checks the cache
+        "PASSWORD_METHOD": CHEAP_PASSWORD_METHOD,
     }
     settings.update(config)
     prepare_database(url)
@@ -173,13 +178,13 @@ def errors_on(page) -> list[str]:
     return re.findall(r'<li><a href="#(\w+)">', page.text)
 
 
-# Hashing with the production scrypt settings takes a while: hash each password once.
+# Hash each password once per run.
 PASSWORD = "correct horse battery"
 _HASHES: dict[str, str] = {}
 
 
 def password_hash(password: str = PASSWORD) -> str:
-    """A production-strength hash of `password`, computed once per test run."""
+    """A (cheap) hash of `password`, computed once per test run."""
     from screening.auth import hash_password
 
     if password not in _HASHES:
