@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-import click
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import auth, bodymap, cli, db, health, intake, review, rules, security
+from . import auth, bodymap, cli, db, health, intake, review, security, versions
 from .config import ROOT, Defaults, finalize
 from .markup import markdown_lite
-from .questionnaire import Definition, QuestionnaireError, load
 
 # Every POST needs a valid CSRF token, checked before any view runs, so a new form
 # cannot forget it; see csrf_failed for what the patient sees when a token expired.
 csrf = CSRFProtect()
-
-# Commands that must run even when the configured questionnaire is broken.
-COMMANDS_WITHOUT_QUESTIONNAIRE = {"check-questions"}
 
 
 def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
@@ -33,20 +27,18 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     )
     configure(app, config)
     db.init_app(app)
-    load_questionnaire(app)
+    # Served, run or tested, the app checks its questionnaire now and refuses to start on a
+    # mistake. When `flask` builds it to find one of the app's commands, the command found
+    # loads it instead (cli.Commands), so that check-questions can report on a broken file.
+    if not cli.finding_a_command():
+        versions.load_current(app)
     auth.init_app(app)
     security.init_app(app)
     csrf.init_app(app)
+    cli.init_app(app)  # before the blueprints, which add commands of their own
     register_blueprints(app)
     register_error_pages(app)
-    app.jinja_env.filters["markdown"] = markdown_lite
-    app.jinja_env.filters["bodymap_label"] = lambda code: bodymap.LABELS.get(code, code)
-    app.jinja_env.globals["bodymap_regions"] = lambda: bodymap.REGIONS
-    # Every page (error pages too) can show the clinic's name and help line.
-    app.context_processor(lambda: {"defn": app.extensions["screening.questionnaire"]})
-    cli.init_app(app)
-    if _cli_command() in (None, "run"):
-        auth.announce_setup(app)
+    register_template_helpers(app)
     return app
 
 
@@ -61,44 +53,13 @@ def configure(app: Flask, config: dict[str, Any] | None) -> None:
     finalize(app)
 
 
-def load_questionnaire(app: Flask) -> None:
-    """Validate questions.yaml and run its cases; refuse to start (listing every problem) if
-    it is wrong, a case fails, or an urgent or contraindication flag is untested."""
-    path = app.config["QUESTIONS_PATH"]
-    try:
-        definition: Definition | None = load(path)
-        problems = rules.case_problems(definition)
-        if problems:
-            raise QuestionnaireError(str(path), problems)
-    except QuestionnaireError as exc:
-        if _cli_command() in COMMANDS_WITHOUT_QUESTIONNAIRE:
-            definition = None
-        elif click.get_current_context(silent=True) is not None:
-            raise click.ClickException(f"the app cannot start:\n{exc.report()}") from None
-        else:
-            print(exc.report(), file=sys.stderr)
-            raise
-    app.extensions["screening.questionnaire"] = definition
-
-
-def _cli_command() -> str | None:
-    """The name of the flask subcommand being run, if any (None when served)."""
-    ctx = click.get_current_context(silent=True)
-    if ctx is None:
-        return None
-    if ctx.parent is not None:  # inside a subcommand already: name the one just below flask
-        while ctx.parent.parent is not None:
-            ctx = ctx.parent
-        return ctx.info_name
-    # Flask builds the app while still looking up the subcommand, when click has already
-    # taken the remaining arguments off the context: read them from the command line.
-    args = iter(sys.argv[1:])
-    for arg in args:
-        if arg in ("--app", "-A", "--env-file", "-e"):
-            next(args, None)
-        elif not arg.startswith("-"):
-            return arg
-    return None
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals the templates use."""
+    app.jinja_env.filters["markdown"] = markdown_lite
+    app.jinja_env.filters["bodymap_label"] = lambda code: bodymap.LABELS.get(code, code)
+    app.jinja_env.globals["bodymap_regions"] = lambda: bodymap.REGIONS
+    # Every page (error pages too) can show the clinic's name and help line.
+    app.context_processor(lambda: {"defn": versions.current_definition()})
 
 
 def register_blueprints(app: Flask) -> None:

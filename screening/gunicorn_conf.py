@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import os
 
-from screening import create_app
+from screening import cli, create_app
 
 bind = os.environ.get("SCREENING_BIND", "127.0.0.1:8000")
 # Sync workers: two per core plus one, the usual starting point for I/O-light apps.
@@ -31,7 +31,8 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss'
 
 
 def on_starting(server) -> None:
-    """Refuse per-process rate-limit counters with several workers in production."""
+    """Refuse per-process rate-limit counters with several workers in production; on a
+    first run, print the link that creates the first admin account."""
     # The preloaded app (gunicorn loads it before this hook): no second build and check.
     app = server.app.wsgi() if server.cfg.preload_app else create_app()
     storage = app.config["RATELIMIT_STORAGE_URI"] or ""
@@ -42,6 +43,8 @@ def on_starting(server) -> None:
             "SCREENING_RATELIMIT_STORAGE_URI to a shared store (for example redis://localhost:6379), "
             "or run one worker."
         )
+    address = server.cfg.bind[0]
+    cli.announce_setup(app, "" if address.startswith(("unix:", "fd:")) else f"http://{address}")
 
 
 def pre_fork(server, worker) -> None:
