@@ -11,14 +11,23 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from . import auth, bodymap, cli, db, health, intake, review, security, versions
 from .config import ROOT, Defaults, finalize
 from .markup import markdown_lite
+from .questionnaire import Definition
 
 # Every POST needs a valid CSRF token, checked before any view runs, so a new form
 # cannot forget it; see csrf_failed for what the patient sees when a token expired.
 csrf = CSRFProtect()
 
 
-def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
-    """Build the app: configuration, database, questionnaire, pages, commands."""
+def create_app(
+    config: dict[str, Any] | None = None,
+    instance_path: str | None = None,
+    definition: Definition | None = None,
+) -> Flask:
+    """Build the app: configuration, database, questionnaire, pages, commands.
+
+    `definition`, when given, is the configured questionnaire already loaded and checked
+    (its cases run): tests build hundreds of apps and check each file once.
+    """
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -30,7 +39,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     # Served, run or tested, the app checks its questionnaire now and refuses to start on a
     # mistake. When `flask` builds it to find one of the app's commands, the command found
     # loads it instead (cli.Commands), so that check-questions can report on a broken file.
-    if not cli.finding_a_command():
+    if definition is not None:
+        app.extensions[versions.CURRENT] = definition
+    elif not cli.finding_a_command():
         versions.load_current(app)
     auth.init_app(app)
     security.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -12,8 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from screening import create_app, db, migrate
+from screening import create_app, db, migrate, rules
 from screening.models import Base
+from screening.questionnaire import Definition, QuestionnaireError, loads
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = str(ROOT / "tests" / "data" / "small.yaml")
@@ -24,6 +26,16 @@ def pytest_report_header(config) -> str:
     """Say which database this run uses."""
     url = os.environ.get("TEST_DATABASE_URL")
     return f"database: {url.split('@')[-1] if url else 'SQLite files in temporary folders'}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the browser tests (they use the browser fixture) and the fuzz tests (Hypothesis),
+    so that `make test-fast` can leave them out with the slow ones."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.fuzz)
 
 
 def database_url(tmp_path: Path) -> str:
@@ -60,9 +72,25 @@ def make_app(tmp_path: Path, **config):
     }
     settings.update(config)
     prepare_database(url)
-    app = create_app(settings, instance_path=str(tmp_path / "instance"))
+    app = create_app(settings, instance_path=str(tmp_path / "instance"), definition=checked(settings["QUESTIONS_PATH"]))
     _APPS.append(app)
     return app
+
+
+def checked(path: str) -> Definition:
+    """A questionnaire file loaded and its cases run (as create_app would), once per test run
+    and content: parsing the default file and running its cases is most of an app's build."""
+    return _checked(path, Path(path).read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _checked(path: str, text: str) -> Definition:
+    """checked(), for one content of the file."""
+    definition = loads(text, source=path)
+    problems = rules.case_problems(definition)
+    if problems:
+        raise QuestionnaireError(path, problems)
+    return definition
 
 
 _MIGRATED: dict[str, Path] = {}
@@ -100,7 +128,8 @@ def prepare_database(url: str) -> None:
 
 def _migrate(url: str) -> None:
     """Run every migration against an empty database."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url, "QUESTIONS_PATH": DEFAULT})
+    config = {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url, "QUESTIONS_PATH": DEFAULT}
+    app = create_app(config, definition=checked(DEFAULT))
     with app.app_context():
         migrate.upgrade()
     app.extensions["screening.db"].engine.dispose()
