@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -254,6 +255,51 @@ def clinician(app):
     browser = Clinician(app.test_client())
     assert browser.sign_in("clinician@example.org").status_code == 302
     return browser
+
+
+@pytest.fixture
+def submission_factory(app):
+    """Sends the default questionnaire as new patients do: `submit(changes)` answers every page
+    all clear except for `changes` (question id -> answer) and returns the reference."""
+    from .http_patient import all_clear_answers
+
+    definition = checked(DEFAULT)
+
+    def submit(changes: dict | None = None) -> str:
+        pages = {section_id: dict(answers) for section_id, answers in all_clear_answers(definition).items()}
+        for qid, value in (changes or {}).items():
+            pages[definition.questions[qid].section_id][qid] = value
+        patient = Patient(app.test_client())
+        for section_id, answers in pages.items():
+            assert patient.answer(section_id, answers).status_code == 302, section_id
+        assert patient.submit().status_code in (302, 303)
+        return patient.get("/intake/done").text.split("Your reference: <strong>")[1].split("<")[0]
+
+    return submit
+
+
+# The small questionnaire's site: a clinician and an admin (test_review_record, test_retention).
+CLINICIAN = "clinician@example.org"
+ADMIN = "admin@example.org"
+
+
+@pytest.fixture
+def site(tmp_path):
+    """The small questionnaire, with a clinician and an admin account."""
+    app = make_app(tmp_path, QUESTIONS_PATH=SMALL, PATIENT_NAME_QUESTION="name")
+    add_user(app, CLINICIAN, name="Casey Clinician")
+    add_user(app, ADMIN, role="admin", name="Ada Admin")
+    return app
+
+
+@pytest.fixture
+def fresh_limits():
+    """The limiter is module-level: leave no counters behind for the next test."""
+    from screening import auth
+
+    yield
+    with contextlib.suppress(AssertionError):  # no app was made, so there is no storage
+        auth.limiter.reset()
 
 
 @pytest.fixture

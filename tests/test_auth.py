@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
@@ -32,12 +31,7 @@ ADMIN_ENDPOINTS = {
 WRONG = "The email address or password is not right"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """The limiter is module-level: leave no sign-in counters behind for the next test."""
-    yield
-    with contextlib.suppress(AssertionError):  # no app was made, so there is no storage
-        auth.limiter.reset()
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 class Clock:

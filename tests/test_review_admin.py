@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import html
 import io
@@ -21,12 +20,7 @@ NEW_PASSWORD = "plum orchard lantern"  # passes the policy
 OTHER_PASSWORD = "copper kettle meadow"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """The limiter is module-level: leave no counters behind for the next test."""
-    yield
-    with contextlib.suppress(AssertionError):  # no app was made, so there is no storage
-        auth.limiter.reset()
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 def sign_in(app, email: str, password: str = PASSWORD) -> Clinician:
