@@ -1,4 +1,4 @@
-# Entry points: make run, make test, make lint. Works on a fresh machine with Python 3.11+.
+# Entry points: make run, make test, make test-fast, make lint. Works on a fresh machine with Python 3.11+.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -53,6 +53,7 @@ screenshots: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

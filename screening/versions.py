@@ -48,8 +48,10 @@ def definition_for(version: str) -> Definition | None:
     if version not in cache:
         stored = db.session().get(QuestionnaireVersion, version)
         try:
+            if stored is None:
+                raise LookupError(f"no stored questionnaire {version}")
             cache[version] = from_data(stored.definition, source=f"stored questionnaire {version[:8]}")
-        except (QuestionnaireError, AttributeError):
+        except (QuestionnaireError, LookupError, AttributeError):
             # The flags are stored whole, so pages can still show them: never fail the page.
             current_app.logger.exception("questionnaire version %s cannot be rebuilt", version)
             cache[version] = None

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -62,7 +63,7 @@ def _dispose_engines():
 def make_app(tmp_path: Path, **config):
     """An app with its own instance folder and an empty database, migrated to the newest schema."""
     url = config.pop("DATABASE_URL", None) or database_url(tmp_path)
-    settings = {
+    settings: dict[str, Any] = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": url,
