@@ -1,4 +1,4 @@
-# Entry points: make run, make test, make lint. Works on a fresh machine with Python 3.11+.
+# Entry points: make run, make test, make test-fast, make lint. Works on a fresh machine with Python 3.11+.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app screening
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve test test-long screenshots lint format check-questions db clean
+.PHONY: run serve test test-fast test-long screenshots lint format check-questions db clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (found %s)" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -37,6 +37,11 @@ test: $(STAMP)
 		echo "TEST_DATABASE_URL is not set: the suite ran on SQLite only."; \
 	fi
 
+# Everything but the slow (load, concurrency), browser and fuzz tests: about a minute.
+FAST := not slow and not browser and not fuzz
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "$(FAST)"
+
 # The load and fault tests at ten times the size (400 patients over HTTP).
 test-long: $(STAMP)
 	LOAD_PATIENTS=400 LOAD_THREADS=32 $(BIN)/pytest -s tests/test_load.py tests/test_concurrency.py
@@ -48,6 +53,7 @@ screenshots: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import sys
 from pathlib import Path
 from typing import Any
 
-import click
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
-from . import bodymap, cli, db, health, intake, review, rules, security
-from .config import ROOT, Defaults, secret_key_from_instance
+from . import bodymap, cli, db, health, intake, review, security, versions
+from .config import ROOT, Defaults, finalize
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
-from .questionnaire import Definition, QuestionnaireError, load
-
-# Commands that must run even when the configured questionnaire is broken.
-COMMANDS_WITHOUT_QUESTIONNAIRE = {"check-questions", "sign-off"}
+from .questionnaire import Definition
 
 
-def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
-    """Build the app: configuration, database, questionnaire, pages, commands."""
+def create_app(
+    config: dict[str, Any] | None = None,
+    instance_path: str | None = None,
+    definition: Definition | None = None,
+) -> Flask:
+    """Build the app: configuration, database, questionnaire, pages, commands.
+
+    `definition`, when given, is the configured questionnaire already loaded and checked
+    (its cases run): tests build hundreds of apps and check each file once.
+    """
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -31,75 +33,41 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     )
     configure(app, config)
     db.init_app(app)
-    load_questionnaire(app)
+    # Served, run or tested, the app checks its questionnaire now and refuses to start on a
+    # mistake. When `flask` builds it to find one of the app's commands, the command found
+    # loads it instead (cli.Commands), so that check-questions can report on a broken file.
+    if definition is not None:
+        app.extensions[versions.CURRENT] = definition
+    elif not cli.finding_a_command():
+        versions.load_current(app)
     init_login_and_limits(app)
     security.init_app(app)
     csrf.init_app(app)
+    cli.init_app(app)  # before the blueprints, which add commands of their own
     register_blueprints(app)
     register_error_pages(app)
-    app.jinja_env.filters["markdown"] = markdown_lite
-    app.jinja_env.filters["bodymap_label"] = lambda code: bodymap.LABELS.get(code, code)
-    app.jinja_env.globals["bodymap_regions"] = lambda: bodymap.REGIONS
-    # Every page (error pages too) can show the clinic's name and help line.
-    app.context_processor(lambda: {"defn": app.extensions["screening.questionnaire"]})
-    cli.init_app(app)
-    if _cli_command() in (None, "run"):
-        review.accounts.announce_setup(app)
+    register_template_helpers(app)
     return app
 
 
 def configure(app: Flask, config: dict[str, Any] | None) -> None:
-    """Defaults, then instance/config.py, then SCREENING_* variables, then `config`."""
+    """Defaults, then instance/config.py, then SCREENING_* variables, then `config`; then what follows."""
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("SCREENING")
     if config:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    # The cookie that holds a patient's draft token lives as long as the draft.
-    app.permanent_session_lifetime = dt.timedelta(hours=app.config["DRAFT_LIFETIME_HOURS"])
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = secret_key_from_instance(app.instance_path)
+    finalize(app)
 
 
-def load_questionnaire(app: Flask) -> None:
-    """Validate questions.yaml and run its cases; refuse to start (listing every problem) if
-    it is wrong, a case fails, or an urgent or contraindication flag is untested."""
-    path = app.config["QUESTIONS_PATH"]
-    try:
-        definition: Definition | None = load(path)
-        problems = rules.case_problems(definition)
-        if problems:
-            raise QuestionnaireError(str(path), problems)
-    except QuestionnaireError as exc:
-        if _cli_command() in COMMANDS_WITHOUT_QUESTIONNAIRE:
-            definition = None
-        elif click.get_current_context(silent=True) is not None:
-            raise click.ClickException(f"the app cannot start:\n{exc.report()}") from None
-        else:
-            print(exc.report(), file=sys.stderr)
-            raise
-    app.extensions["screening.questionnaire"] = definition
-
-
-def _cli_command() -> str | None:
-    """The name of the flask subcommand being run, if any (None when served)."""
-    ctx = click.get_current_context(silent=True)
-    if ctx is None:
-        return None
-    if ctx.parent is not None:  # inside a subcommand already: name the one just below flask
-        while ctx.parent.parent is not None:
-            ctx = ctx.parent
-        return ctx.info_name
-    # Flask builds the app while still looking up the subcommand, when click has already
-    # taken the remaining arguments off the context: read them from the command line.
-    args = iter(sys.argv[1:])
-    for arg in args:
-        if arg in ("--app", "-A", "--env-file", "-e"):
-            next(args, None)
-        elif not arg.startswith("-"):
-            return arg
-    return None
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals the templates use."""
+    app.jinja_env.filters["markdown"] = markdown_lite
+    app.jinja_env.filters["bodymap_label"] = lambda code: bodymap.LABELS.get(code, code)
+    app.jinja_env.globals["bodymap_regions"] = lambda: bodymap.REGIONS
+    # Every page (error pages too) can show the clinic's name and help line.
+    app.context_processor(lambda: {"defn": versions.current_definition()})
 
 
 def register_blueprints(app: Flask) -> None:

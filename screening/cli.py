@@ -10,18 +10,47 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo, run_command, with_appcontext
+from flask.helpers import get_debug_flag
 from sqlalchemy import select
+from werkzeug.serving import is_running_from_reloader
 
-from . import audit, db, migrate, rules, seed
+from . import audit, clock, db, migrate, rules, seed, versions
 from .estimate import estimate
 from .models import User
 from .questionnaire import LEVELS, Definition, QuestionnaireError, load, safety
 from .review import accounts
+from .versions import current_definition
+
+# Commands that check a questionnaire file themselves, and so must run on a broken one.
+WITHOUT_QUESTIONNAIRE = {"check-questions", "sign-off"}
+
+
+class Commands(AppGroup):
+    """The app's commands. Each one runs on a checked questionnaire, as the served app
+    does, except those in WITHOUT_QUESTIONNAIRE."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, once the questionnaire it needs is loaded."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and cmd_name not in WITHOUT_QUESTIONNAIRE:
+            versions.load_current(ctx.ensure_object(ScriptInfo).load_app())
+        return command
+
+
+def finding_a_command() -> bool:
+    """Whether `flask` is building the app to find one of the app's commands by name.
+
+    It builds the app before it knows which command will run (the name may be one of
+    the app's); other commands (`run`, `shell`, `routes`) build it once they run.
+    """
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and isinstance(ctx.command, FlaskGroup)
 
 
 def init_app(app: Flask) -> None:
-    """Register the commands."""
+    """Register the commands; under `flask run`, print the first-run setup link."""
+    app.cli = Commands(app.name)
     app.cli.add_command(init_db_command)
     app.cli.add_command(check_questions_command)
     app.cli.add_command(sign_off_command)
@@ -29,11 +58,40 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(migrate.db_group)
     app.cli.add_command(seed.seed_command)
+    url = development_server_url()
+    if url:
+        announce_setup(app, url)
 
 
-def current_definition() -> Definition:
-    """The questionnaire the app runs."""
-    return current_app.extensions["screening.questionnaire"]
+def development_server_url() -> str | None:
+    """Where `flask run` will serve, when it is building the app (in the process that serves)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.command is not run_command:
+        return None
+    reload = ctx.params.get("reload")
+    if (get_debug_flag() if reload is None else reload) and not is_running_from_reloader():
+        return None  # the reloader's watcher: the process it starts serves, and says so
+    host, port = ctx.params["host"], ctx.params["port"]
+    scheme = "https" if ctx.params.get("cert") else "http"
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def announce_setup(app: Flask, base_url: str) -> None:
+    """On a first run with no accounts, print the one-time link that creates the first admin."""
+    if app.testing:
+        return
+    try:
+        with app.app_context():
+            users = accounts.count_users()
+    except Exception:  # no database yet (not migrated): `db upgrade` comes first
+        return
+    if users == 0:
+        token = accounts.setup_token(app.instance_path)
+        print(
+            "\nNo accounts exist yet. Create the first admin account at:\n"
+            f"    {base_url}/setup?token={token}\n(or run: flask --app screening create-user --role admin)\n",
+            flush=True,
+        )
 
 
 @click.command("init-db")
@@ -80,9 +138,7 @@ def sign_off_command(by: str, path: str | None) -> None:
     path = path or current_app.config["QUESTIONS_PATH"]
     file = Path(path)
     try:
-        text, print_ = safety.sign(
-            file.read_text(encoding="utf-8"), str(file), by.strip(), dt.datetime.now(dt.UTC).date().isoformat()
-        )
+        text, print_ = safety.sign(file.read_text(encoding="utf-8"), str(file), by.strip(), clock.today().isoformat())
     except QuestionnaireError as exc:
         click.echo(exc.report(), err=True)
         raise SystemExit(1) from None

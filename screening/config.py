@@ -2,15 +2,19 @@
 
 Environment variables are read with Flask's prefixed-env loader, so
 `SCREENING_DATABASE_URL=postgresql+psycopg://...` sets `DATABASE_URL` and
-`SCREENING_DRAFT_LIFETIME_HOURS=48` sets a number.
+`SCREENING_DRAFT_LIFETIME_HOURS=48` sets a number. Every setting the app reads is in
+`Defaults`; `finalize` then works out the ones that follow from others.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import time
 from pathlib import Path
+
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +42,14 @@ class Defaults:
     INTAKE_LIMIT = "120 per minute"
     # Seconds the queue's counts per outcome may be reused (the rows are always live).
     QUEUE_COUNTS_CACHE_SECONDS = 5
+    # Submissions per page of the clinicians' queue, and rows per query of the CSV export.
+    QUEUE_PAGE_SIZE = 50
+    EXPORT_BATCH_SIZE = 1000
+    # How clinicians' passwords are hashed (werkzeug's method string). OWASP: scrypt with
+    # N=2^15, r=8, p=3 (32 MiB, and three times the work of p=1). Tests use a cheap one.
+    PASSWORD_METHOD = "scrypt:32768:8:3"  # noqa: S105 - a hashing method, not a password
     # Where rate-limit counters live. None: the app's own database (shared by every
-    # worker); "memory://" counts per process; "redis://host:6379" also works.
+    # worker, see finalize); "memory://" counts per process; "redis://host:6379" also works.
     RATELIMIT_STORAGE_URI: str | None = None
     # Seconds a writer waits for SQLite's lock before giving up.
     SQLITE_BUSY_TIMEOUT = 30
@@ -49,10 +59,26 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "screening_session"
     MAX_CONTENT_LENGTH = 256 * 1024  # the longest questionnaire page is a few kB
-    # Production: Secure cookies (HTTPS only). Set SCREENING_PRODUCTION=true behind HTTPS.
+    # Production: Secure cookies (HTTPS only, see finalize). Set SCREENING_PRODUCTION=true behind HTTPS.
     PRODUCTION = False
     # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust (0: none).
     PROXY_FIX_HOPS = 0
+
+
+def finalize(app: Flask) -> None:
+    """Work out the settings that follow from others, once every source has been read."""
+    config = app.config
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = secret_key_from_instance(app.instance_path)
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'screening.db'}"
+    if not config["RATELIMIT_STORAGE_URI"]:
+        # Counters in the app's own database, which every worker shares (see ratelimit).
+        config["RATELIMIT_STORAGE_URI"] = "sql+" + config["DATABASE_URL"]
+    if config["PRODUCTION"]:
+        config["SESSION_COOKIE_SECURE"] = True
+    # The cookie that holds a patient's draft token lives as long as the draft.
+    app.permanent_session_lifetime = dt.timedelta(hours=config["DRAFT_LIFETIME_HOURS"])
 
 
 def secret_key_from_instance(instance_path: str) -> str:

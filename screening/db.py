@@ -13,7 +13,6 @@ import os
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
@@ -80,15 +79,9 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def default_url(instance_path: str) -> str:
-    """SQLite in the instance folder."""
-    return f"sqlite:///{Path(instance_path) / 'screening.db'}"
-
-
 def init_app(app: Flask) -> None:
     """Attach a Database to the app and close each request's session afterwards."""
-    url = app.config.get("DATABASE_URL") or default_url(app.instance_path)
-    app.extensions["screening.db"] = Database(url, app.config["SQLITE_BUSY_TIMEOUT"])
+    app.extensions["screening.db"] = Database(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT"])
     app.teardown_appcontext(_close_session)
 
 

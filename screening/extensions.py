@@ -13,7 +13,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from . import db, ratelimit  # ratelimit also registers the sql+ storage
+from . import ratelimit  # it also registers the sql+ storage
 
 # Every POST needs a valid CSRF token, checked before any view runs, so a new form
 # cannot forget it; see csrf_failed in create_app for what a patient sees when one expired.
@@ -30,10 +30,8 @@ def init_login_and_limits(app: Flask) -> None:
     login_manager.login_view = "review.login"
     login_manager.login_message = "Please sign in to see this page."
     login_manager.session_protection = None  # sessions end by version and timeouts instead
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
-    own_database = not app.config.get("RATELIMIT_STORAGE_URI")
-    if own_database:
-        app.config["RATELIMIT_STORAGE_URI"] = "sql+" + db.get_db_of(app).url
+    # config.finalize points the counters at the app's own database unless told otherwise.
+    own_database = app.config["RATELIMIT_STORAGE_URI"] == "sql+" + app.config["DATABASE_URL"]
     limiter.init_app(app)
     if own_database:
         # The counters are written in each request's own transaction, not one of their own.

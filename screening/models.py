@@ -10,6 +10,8 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from . import clock
+
 # Outcomes in triage order, stored as a rank so the queue sorts on an index (the vocabulary's).
 from .questionnaire.vocabulary import OUTCOME_RANK as OUTCOME_RANK
 
@@ -20,8 +22,8 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def utcnow() -> dt.datetime:
-    """The current time in UTC (passed as a function, so evaluated per row)."""
-    return dt.datetime.now(dt.UTC)
+    """The current time in UTC (passed as a function, so evaluated per row); see clock."""
+    return clock.now()
 
 
 def new_reference() -> str:

@@ -41,8 +41,6 @@ def security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Headers on every response; trust a proxy's X-Forwarded-* only when configured."""
     app.after_request(security_headers)
-    hops = app.config.get("PROXY_FIX_HOPS", 0)
+    hops = app.config["PROXY_FIX_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    if app.config.get("PRODUCTION"):
-        app.config["SESSION_COOKIE_SECURE"] = True

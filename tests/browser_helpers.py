@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from screening.questionnaire import load
-
-from .conftest import DEFAULT
+from .conftest import DEFAULT, checked
 from .http_patient import all_clear_answers
 
-DEFN = load(DEFAULT)
+DEFN = checked(DEFAULT)
 ALL_CLEAR = all_clear_answers(DEFN)
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
 import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from screening import create_app, db, migrate
+from screening import create_app, db, migrate, rules
 from screening.models import Base
+from screening.questionnaire import Definition, QuestionnaireError, loads
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = str(ROOT / "tests" / "data" / "small.yaml")
@@ -26,10 +30,24 @@ def pytest_report_header(config) -> str:
     return f"database: {url.split('@')[-1] if url else 'SQLite files in temporary folders'}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the browser tests (they use the browser fixture) and the fuzz tests (Hypothesis),
+    so that `make test-fast` can leave them out with the slow ones."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.fuzz)
+
+
 def database_url(tmp_path: Path) -> str:
     """PostgreSQL when TEST_DATABASE_URL is set, else a fresh SQLite file."""
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
 
+
+# Production's scrypt takes a tenth of a second a hash: tests hash with a cheap method
+# (test_auth checks the production one).
+CHEAP_PASSWORD_METHOD = "pbkdf2:sha256:1000"
 
 _APPS: list = []
 
@@ -45,19 +63,36 @@ def _dispose_engines():
 def make_app(tmp_path: Path, **config):
     """An app with its own instance folder and an empty database, migrated to the newest schema."""
     url = config.pop("DATABASE_URL", None) or database_url(tmp_path)
-    settings = {
+    settings: dict[str, Any] = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": url,
         "QUESTIONS_PATH": DEFAULT,
         "RATELIMIT_STORAGE_URI": "memory://",  # test_security checks the database store
         "QUEUE_COUNTS_CACHE_SECONDS": 0,  # tests change rows between views; test_review_queue checks the cache
+        "PASSWORD_METHOD": CHEAP_PASSWORD_METHOD,
     }
     settings.update(config)
     prepare_database(url)
-    app = create_app(settings, instance_path=str(tmp_path / "instance"))
+    app = create_app(settings, instance_path=str(tmp_path / "instance"), definition=checked(settings["QUESTIONS_PATH"]))
     _APPS.append(app)
     return app
+
+
+def checked(path: str) -> Definition:
+    """A questionnaire file loaded and its cases run (as create_app would), once per test run
+    and content: parsing the default file and running its cases is most of an app's build."""
+    return _checked(path, Path(path).read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _checked(path: str, text: str) -> Definition:
+    """checked(), for one content of the file."""
+    definition = loads(text, source=path)
+    problems = rules.case_problems(definition)
+    if problems:
+        raise QuestionnaireError(path, problems)
+    return definition
 
 
 _MIGRATED: dict[str, Path] = {}
@@ -95,7 +130,8 @@ def prepare_database(url: str) -> None:
 
 def _migrate(url: str) -> None:
     """Run every migration against an empty database."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url, "QUESTIONS_PATH": DEFAULT})
+    config = {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url, "QUESTIONS_PATH": DEFAULT}
+    app = create_app(config, definition=checked(DEFAULT))
     with app.app_context():
         migrate.upgrade()
     app.extensions["screening.db"].engine.dispose()
@@ -173,13 +209,13 @@ def errors_on(page) -> list[str]:
     return re.findall(r'<li><a href="#(\w+)">', page.text)
 
 
-# Hashing with the production scrypt settings takes a while: hash each password once.
+# Hash each password once per run.
 PASSWORD = "correct horse battery"
 _HASHES: dict[str, str] = {}
 
 
 def password_hash(password: str = PASSWORD) -> str:
-    """A production-strength hash of `password`, computed once per test run."""
+    """A (cheap) hash of `password`, computed once per test run."""
     from screening.review.accounts import hash_password
 
     if password not in _HASHES:
@@ -220,6 +256,51 @@ def clinician(app):
     browser = Clinician(app.test_client())
     assert browser.sign_in("clinician@example.org").status_code == 302
     return browser
+
+
+@pytest.fixture
+def submission_factory(app):
+    """Sends the default questionnaire as new patients do: `submit(changes)` answers every page
+    all clear except for `changes` (question id -> answer) and returns the reference."""
+    from .http_patient import all_clear_answers
+
+    definition = checked(DEFAULT)
+
+    def submit(changes: dict | None = None) -> str:
+        pages = {section_id: dict(answers) for section_id, answers in all_clear_answers(definition).items()}
+        for qid, value in (changes or {}).items():
+            pages[definition.questions[qid].section_id][qid] = value
+        patient = Patient(app.test_client())
+        for section_id, answers in pages.items():
+            assert patient.answer(section_id, answers).status_code == 302, section_id
+        assert patient.submit().status_code in (302, 303)
+        return patient.get("/intake/done").text.split("Your reference: <strong>")[1].split("<")[0]
+
+    return submit
+
+
+# The small questionnaire's site: a clinician and an admin (test_review_record, test_retention).
+CLINICIAN = "clinician@example.org"
+ADMIN = "admin@example.org"
+
+
+@pytest.fixture
+def site(tmp_path):
+    """The small questionnaire, with a clinician and an admin account."""
+    app = make_app(tmp_path, QUESTIONS_PATH=SMALL, PATIENT_NAME_QUESTION="name")
+    add_user(app, CLINICIAN, name="Casey Clinician")
+    add_user(app, ADMIN, role="admin", name="Ada Admin")
+    return app
+
+
+@pytest.fixture
+def fresh_limits():
+    """The limiter is module-level: leave no counters behind for the next test."""
+    from screening.extensions import limiter
+
+    yield
+    with contextlib.suppress(AssertionError):  # no app was made, so there is no storage
+        limiter.reset()
 
 
 @pytest.fixture

@@ -49,6 +49,16 @@ def test_sqlite_is_the_default_in_the_instance_folder(tmp_path):
     assert db_url(app) == f"sqlite:///{tmp_path / 'screening.db'}"
 
 
+def test_settings_that_follow_from_others(tmp_path):
+    """Production makes cookies Secure; rate-limit counters live in the app's own database."""
+    config = {"QUESTIONS_PATH": DEFAULT, "SECRET_KEY": "x", "PRODUCTION": True}
+    app = create_app(config, instance_path=str(tmp_path))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["RATELIMIT_STORAGE_URI"] == "sql+" + db_url(app)
+    plain = create_app(config | {"PRODUCTION": False}, instance_path=str(tmp_path))
+    assert plain.config["SESSION_COOKIE_SECURE"] is False
+
+
 def db_url(app) -> str:
     """The database URL an app uses."""
     return app.extensions["screening.db"].url

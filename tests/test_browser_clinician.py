@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from .browser_helpers import ALL_CLEAR, assert_accessible, fill_sections
-from .conftest import DESKTOP, PASSWORD, PHONE, Patient, add_user
+from .browser_helpers import assert_accessible
+from .conftest import DESKTOP, PASSWORD, PHONE, add_user
 
 pytestmark = pytest.mark.usefixtures("browser")
 
@@ -20,20 +20,13 @@ def sign_in(page, base: str, email: str, password: str = PASSWORD) -> None:
 
 
 @pytest.fixture
-def submissions(app):
+def submissions(submission_factory):
     """Three patients: one all clear, one urgent (sent last), one needing a talk."""
-    references = {}
-    for name, changes in (
-        ("suitable", {}),
-        ("review", {"anticoagulant": "yes"}),
-        ("urgent", {"saddle_numbness": "yes"}),
-    ):
-        patient = Patient(app.test_client())
-        fill_sections(patient, {k: v | {q: a for q, a in changes.items() if q in v} for k, v in ALL_CLEAR.items()})
-        patient.submit()
-        done = patient.get("/intake/done").text
-        references[name] = done.split("Your reference: <strong>")[1].split("<")[0]
-    return references
+    return {
+        "suitable": submission_factory(),
+        "review": submission_factory({"anticoagulant": "yes"}),
+        "urgent": submission_factory({"saddle_numbness": "yes"}),
+    }
 
 
 @pytest.fixture

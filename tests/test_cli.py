@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,25 @@ def test_evaluate_in_a_real_process(tmp_path):
     result = flask("evaluate", str(path), tmp_path=tmp_path)
     assert result.returncode == 2
     assert "fever_or_unwell: invalid answer 'hot'" in result.stderr
+
+
+def test_run_prints_the_whole_setup_link(tmp_path):
+    """`flask run` on a fresh install prints the first-run link with its host and port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"SCREENING_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "SCREENING_SECRET_KEY": "x"}
+    app = f"screening:create_app(instance_path={str(tmp_path / 'instance')!r})"
+    migrated = subprocess.run([sys.executable, "-m", "flask", "--app", app, "db", "upgrade"], cwd=ROOT, env=env)
+    assert migrated.returncode == 0
+    command = [sys.executable, "-m", "flask", "--app", app, "run", "--port", str(port)]
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as p:
+        timer = threading.Timer(60, p.kill)  # in case the link never comes
+        timer.start()
+        try:
+            link = next((line.strip() for line in p.stdout if "/setup?token=" in line), None)
+        finally:
+            timer.cancel()
+            p.terminate()
+    token = (tmp_path / "instance" / "setup_token").read_text().strip()
+    assert link == f"http://127.0.0.1:{port}/setup?token={token}"

@@ -10,30 +10,15 @@ from sqlalchemy import select
 from screening import db
 from screening.models import Submission
 
-from .browser_helpers import ALL_CLEAR
-from .conftest import Patient
-
 NAME = "<script>alert('x')</script> O'Brien \"Sam\""
 MEDICINES = '=HYPERLINK("javascript:alert(1)","click")\n+1\n-2\n@SUM(A1)'
+# A patient whose name and medicines are attacks.
+HOSTILE = {"full_name": NAME, "medicines": MEDICINES}
 
 
-def submit_hostile(app) -> str:
-    """A patient whose name and medicines are attacks; returns the reference."""
-    patient = Patient(app.test_client())
-    for section_id, answers in ALL_CLEAR.items():
-        answers = dict(answers)
-        if "full_name" in answers:
-            answers["full_name"] = NAME
-        if section_id == "your_health":
-            answers["medicines"] = MEDICINES
-        assert patient.answer(section_id, answers).status_code == 302
-    patient.submit()
-    return patient.get("/intake/done").text.split("Your reference: <strong>")[1].split("<")[0]
-
-
-def test_stored_as_typed_and_escaped_in_review_pages(app, clinician):
+def test_stored_as_typed_and_escaped_in_review_pages(app, clinician, submission_factory):
     """The database holds the text exactly; the queue and record show it escaped."""
-    reference = submit_hostile(app)
+    reference = submission_factory(HOSTILE)
     with app.app_context():
         row = db.session().scalars(select(Submission)).one()
         assert row.answers["full_name"] == NAME
@@ -44,9 +29,9 @@ def test_stored_as_typed_and_escaped_in_review_pages(app, clinician):
         assert 'href="javascript:' not in page
 
 
-def test_exported_csv_neutralises_formulas(app, clinician):
+def test_exported_csv_neutralises_formulas(app, clinician, submission_factory):
     """In the CSV, every formula-looking cell starts with a quote; the rest is intact."""
-    submit_hostile(app)
+    submission_factory(HOSTILE)
     body = clinician.get("/review/export.csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(body)))
     (row,) = rows

@@ -18,7 +18,7 @@ from screening.models import Base, Draft, QuestionnaireVersion, Review, Submissi
 from screening.questionnaire import load
 from screening.review import retention
 
-from .conftest import SMALL, Clinician, Patient, add_user, make_app
+from .conftest import SMALL, Clinician, Patient, make_app
 from .test_review_record import (
     ADMIN,
     BORN,
@@ -109,15 +109,6 @@ def count(app, model) -> int:
 def erase(browser: Clinician, reference: str, data: dict):
     """Post the erase form from the record page."""
     return browser.post(record_url(reference) + "/erase", data, token=browser.token(record_url(reference)))
-
-
-@pytest.fixture
-def site(tmp_path):
-    """The small questionnaire, with a clinician and an admin account."""
-    app = make_app(tmp_path, QUESTIONS_PATH=SMALL, PATIENT_NAME_QUESTION="name")
-    add_user(app, CLINICIAN, name="Casey Clinician")
-    add_user(app, ADMIN, role="admin", name="Ada Admin")
-    return app
 
 
 # --- erasure ---------------------------------------------------------------------------

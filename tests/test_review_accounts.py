@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
@@ -13,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from screening import db
-from screening.extensions import limiter
+from screening.config import Defaults
 from screening.models import AuditEvent, User
 from screening.review import accounts
-from tests.conftest import PASSWORD, Clinician, add_user
+from tests.conftest import PASSWORD, Clinician, add_user, make_app
 
 NEW_PASSWORD = "plum orchard lantern"  # passes the policy
 REFERENCE = "ABCD-EFGH-JKLM"  # a made-up submission reference
@@ -33,12 +32,7 @@ ADMIN_ENDPOINTS = {
 WRONG = "The email address or password is not right"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """The limiter is module-level: leave no sign-in counters behind for the next test."""
-    yield
-    with contextlib.suppress(AssertionError):  # no app was made, so there is no storage
-        limiter.reset()
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 class Clock:
@@ -326,9 +320,11 @@ def test_a_deactivated_account_gets_the_same_message_as_a_wrong_password(app):
 # Passwords
 
 
-def test_passwords_are_hashed_with_strong_scrypt():
-    """scrypt with N=2^15, r=8, p=3; the same password hashes differently each time (salted)."""
-    first, second = accounts.hash_password(NEW_PASSWORD), accounts.hash_password(NEW_PASSWORD)
+def test_passwords_are_hashed_with_strong_scrypt(tmp_path):
+    """scrypt with N=2^15, r=8, p=3 unless configured; the same password hashes differently each time (salted)."""
+    app = make_app(tmp_path, PASSWORD_METHOD=Defaults.PASSWORD_METHOD)
+    with app.app_context():
+        first, second = accounts.hash_password(NEW_PASSWORD), accounts.hash_password(NEW_PASSWORD)
     assert first.startswith("scrypt:32768:8:3$")
     assert first != second and NEW_PASSWORD not in first
 
@@ -493,7 +489,7 @@ def test_setup_creates_the_first_admin_once(app):
     assert browser.post(url, form | {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
     ada = account(app, "ada@example.org")
     assert (ada.role, ada.active, ada.name) == ("admin", True, "Ada Admin")
-    assert ada.password_hash.startswith("scrypt:32768:8:3$")
+    assert ada.password_hash.startswith(app.config["PASSWORD_METHOD"] + "$")
     assert [event.action for event in audit_events(app)] == ["account_created"]
     assert browser.get(url).status_code == 404
     again = form | {"email": "eve@example.org", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
@@ -525,7 +521,7 @@ def test_create_user_makes_an_account(app, runner):
     assert result.exit_code == 0, result.output
     assert "Created admin account for pat@example.org" in result.output
     pat = account(app, "pat@example.org")
-    assert pat.role == "admin" and pat.password_hash.startswith("scrypt:32768:8:3$")
+    assert pat.role == "admin" and pat.password_hash.startswith(app.config["PASSWORD_METHOD"] + "$")
     (event,) = audit_events(app)
     assert (event.action, event.actor, event.ip, event.target_user_id) == (
         "account_created",

@@ -19,14 +19,12 @@ from screening import create_app, db
 from screening.models import AuditEvent, QuestionnaireVersion, Review, Submission, User
 from screening.rules import years_between
 
-from .conftest import SMALL, Clinician, Patient, add_user, database_url, make_app
+from .conftest import ADMIN, CLINICIAN, SMALL, Clinician, Patient, add_user, database_url, make_app
 
 TODAY = dt.date.today()
 BORN = f"{TODAY.year - 40}-03-27"
 AGE = years_between(dt.date.fromisoformat(BORN), TODAY)
 REFERENCE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
-CLINICIAN = "clinician@example.org"
-ADMIN = "admin@example.org"
 
 # The small questionnaire's two pages, all clear, as a browser posts them.
 FIRST = {"numb": "no", "ill": "no", "had_cancer": "no"}
@@ -123,15 +121,6 @@ def user_id(app, email: str) -> int:
     """The id of an account."""
     with app.app_context(), db.get_db().sessions() as s:
         return s.scalars(select(User.id).where(User.email == email)).one()
-
-
-@pytest.fixture
-def site(tmp_path):
-    """The small questionnaire, with a clinician and an admin account."""
-    app = make_app(tmp_path, QUESTIONS_PATH=SMALL, PATIENT_NAME_QUESTION="name")
-    add_user(app, CLINICIAN, name="Casey Clinician")
-    add_user(app, ADMIN, role="admin", name="Ada Admin")
-    return app
 
 
 @pytest.fixture

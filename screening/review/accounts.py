@@ -60,7 +60,7 @@ def password_problem(password: str, email: str = "", name: str = "") -> str | No
 
 def hash_password(password: str) -> str:
     """A salted scrypt hash of the password."""
-    return generate_password_hash(password, method=PASSWORD_METHOD)
+    return generate_password_hash(password, method=current_app.config["PASSWORD_METHOD"])
 
 
 def authenticate(email: str, password: str) -> User | None:
