@@ -21,10 +21,11 @@ running at once, which for limits of dozens a minute does not matter.
 from __future__ import annotations
 
 import time
+from typing import Any, cast
 
 from flask import Flask, current_app, g, has_app_context
 from limits.storage import Storage
-from sqlalchemy import case, delete, event, select
+from sqlalchemy import CursorResult, Table, case, delete, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,7 +47,7 @@ def _upsert(session: Session, key: str, expiry: int, amount: int) -> int:
     """
     now = time.time()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = RateLimitCounter.__table__
+    table = cast(Table, RateLimitCounter.__table__)
     ended = table.c.expires_at <= now
     statement = (
         insert(table)
@@ -150,7 +151,7 @@ class DatabaseStorage(Storage):
     def reset(self) -> int | None:
         """Forget every counter."""
         with self.database.transaction() as s:
-            return s.execute(delete(RateLimitCounter)).rowcount
+            return cast(CursorResult[Any], s.execute(delete(RateLimitCounter))).rowcount
 
     def clear(self, key: str) -> None:
         """Forget one counter."""

@@ -19,12 +19,12 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Table, insert, select
 
 from . import db, rules
 from .models import OUTCOME_RANK, REFERENCE_ALPHABET, QuestionnaireVersion, Submission, User, utcnow
@@ -268,7 +268,7 @@ def seed(
     with database.sessions() as s:
         reviewer_id = s.scalar(select(User.id).where(User.active.is_(True)).order_by(User.id).limit(1))
     rng = random.Random(random_seed)  # noqa: S311 - made-up data; references use os.urandom
-    statement = insert(Submission.__table__)
+    statement = insert(cast(Table, Submission.__table__))
     done = 0
     # One connection throughout (write_engine: BEGIN IMMEDIATE on SQLite), one transaction per batch.
     with database.write_engine.connect() as conn:

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from .. import rules
+from .. import clock, rules
 from ..estimate import estimate
 from ..extensions import limiter
 from ..forms import form_class, form_data, posted_answer, required_message
@@ -35,7 +35,7 @@ def definition() -> Definition:
 
 def today() -> dt.date:
     """The date answers are judged on (ages, dates not in the future)."""
-    return dt.date.today()
+    return clock.today()
 
 
 @bp.after_request
@@ -57,7 +57,7 @@ def start() -> str:
         draft = None
     resumable = draft is not None and bool(draft.answers)
     resume = None
-    if resumable:
+    if resumable and draft is not None:
         resume = pages.resume_url(defn, rules.assess(defn, drafts.usable(defn, draft.answers, today()), today()))
     return render_template(
         "intake/start.html",
@@ -118,7 +118,7 @@ def csrf_failed() -> Any:
     and nothing the patient typed is lost (the app checks tokens before any view runs)."""
     if request.endpoint == "intake.section":
         defn = definition()
-        sec = defn.section(request.view_args["section_id"]) or abort(404)
+        sec = defn.section((request.view_args or {}).get("section_id", "")) or abort(404)
         draft = drafts.current_draft()
         saved = drafts.usable(defn, draft.answers, today()) if draft else {}
         form = form_class(defn, sec)()  # the posted answers, shown again

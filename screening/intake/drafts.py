@@ -141,6 +141,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             return NotReady(None, "Your answers were not found. They may have expired: please start again.")
         if draft.submission_id is not None:
             existing = s.get(Submission, draft.submission_id)
+            assert existing is not None  # a foreign key: the submission exists
             session[DONE_KEY] = existing.reference
             return existing
         result = rules.assess(defn, usable(defn, draft.answers, today), today)

@@ -107,7 +107,7 @@ def urgent_advice(
     if not (result.given if given is None else given):
         return None
     flags = [f for f in result.flags if f.level == "urgent" and not unsure & set(f.about)]
-    return defn.outcomes.urgent.advice[flags[0].advice] if flags else None
+    return defn.outcomes.urgent.advice.get(flags[0].advice or "") if flags else None
 
 
 @dataclass

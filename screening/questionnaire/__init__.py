@@ -141,7 +141,7 @@ def loads(text: str, source: str = "questions.yaml") -> Definition:
     return from_data(data, source, lines)
 
 
-def from_data(data: Any, source: str = "questions.yaml", lines: dict | None = None) -> Definition:
+def from_data(data: Any, source: str = "questions.yaml", lines: dict[Path, int] | None = None) -> Definition:
     """Validate already-parsed data (for example a stored version of the definition)."""
     lines = lines or {}
     if not isinstance(data, dict):

@@ -22,11 +22,11 @@ class Region:
     attrs: tuple[tuple[str, float], ...]
 
 
-def _rect(x: float, y: float, w: float, h: float, r: float = 8) -> tuple:
+def _rect(x: float, y: float, w: float, h: float, r: float = 8) -> tuple[tuple[str, float], ...]:
     return (("x", x), ("y", y), ("width", w), ("height", h), ("rx", r))
 
 
-def _ellipse(cx: float, cy: float, rx: float, ry: float) -> tuple:
+def _ellipse(cx: float, cy: float, rx: float, ry: float) -> tuple[tuple[str, float], ...]:
     return (("cx", cx), ("cy", cy), ("rx", rx), ("ry", ry))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from . import conditions as cond
@@ -165,7 +165,7 @@ class _Checker:
         if not flag.source.strip():
             self.add(path + ("source",), "every flag names its source")
 
-    def _parse(self, path: Path, raw: Any, parser) -> Any:
+    def _parse(self, path: Path, raw: Any, parser: Callable[[Any, Path], Any]) -> Any:
         """Parse a condition, recording a syntax problem at its place."""
         try:
             return parser(raw, path)
@@ -297,7 +297,7 @@ class _Checker:
             )
         if rule.id in seen:
             self.add(path + ("id",), f"duplicate rule id '{rule.id}' (also at rules[{seen[rule.id]}])")
-        seen.setdefault(rule.id, path[1])
+        seen.setdefault(rule.id, int(path[1]))
         self._named(path + ("when",), rule.when, before=None)
         self._flag(path, rule)
 

@@ -54,7 +54,7 @@ class Equals:
             return self.value in answer
         return answer is not None and answer == self.value
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """A JSON form for the browser's live show/hide."""
         return {"eq": self.value}
 
@@ -63,7 +63,7 @@ class Equals:
 class In:
     """The answer is one of these values (for a list: any of them is ticked)."""
 
-    values: tuple
+    values: tuple[Any, ...]
     path: Path
 
     def test(self, answer: Any) -> bool:
@@ -72,7 +72,7 @@ class In:
             return any(v in answer for v in self.values)
         return answer is not None and answer in self.values
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """A JSON form for the browser."""
         return {"in": list(self.values)}
 
@@ -89,9 +89,9 @@ class Compare:
         """Whether the answer matches; an unanswered question never does."""
         if answer is None or isinstance(answer, (list, bool)):
             return False
-        return answer >= self.bound if self.op == "gte" else answer <= self.bound
+        return bool(answer >= self.bound if self.op == "gte" else answer <= self.bound)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """A JSON form for the browser."""
         return {self.op: self.bound}
 
@@ -107,7 +107,7 @@ class Answered:
         """Whether the answered-ness matches."""
         return is_answered(answer) == self.expected
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """A JSON form for the browser."""
         return {"answered": self.expected}
 
@@ -122,9 +122,9 @@ class Check:
 
     def test(self, values: Mapping[str, Any]) -> bool:
         """Whether the named value matches."""
-        return self.condition.test(values.get(self.name))
+        return bool(self.condition.test(values.get(self.name)))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """A JSON form for the browser."""
         return {"q": self.name, "c": self.condition.to_json()}
 
@@ -133,14 +133,14 @@ class Check:
 class All:
     """Every part holds."""
 
-    parts: tuple
+    parts: tuple[Any, ...]
     path: Path
 
     def test(self, subject: Any) -> bool:
         """Whether every part holds."""
         return all(p.test(subject) for p in self.parts)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """A JSON form for the browser."""
         return {"all": [p.to_json() for p in self.parts]}
 
@@ -149,14 +149,14 @@ class All:
 class AnyOf:
     """At least one part holds."""
 
-    parts: tuple
+    parts: tuple[Any, ...]
     path: Path
 
     def test(self, subject: Any) -> bool:
         """Whether any part holds."""
         return any(p.test(subject) for p in self.parts)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """A JSON form for the browser."""
         return {"any": [p.to_json() for p in self.parts]}
 
@@ -172,12 +172,12 @@ class Not:
         """Whether the part fails."""
         return not self.part.test(subject)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """A JSON form for the browser."""
         return {"not": self.part.to_json()}
 
 
-def _combinator(key: str, raw: Any, path: Path, parse) -> Any:
+def _combinator(key: str, raw: Any, path: Path, parse: Callable[[Any, Path], Any]) -> Any:
     """Parse `all` / `any` / `not` around parts parsed by `parse`."""
     here = path + (key,)
     if key == "not":
@@ -287,7 +287,7 @@ def compile_condition(condition: Any) -> Test:
         def compare(answer: Any) -> bool:
             if answer is None or isinstance(answer, (list, bool)):
                 return False
-            return answer >= bound if at_least else answer <= bound
+            return bool(answer >= bound if at_least else answer <= bound)
 
         return compare
     if isinstance(condition, Answered):

@@ -49,10 +49,10 @@ def resolve_date(value: Any, today: dt.date | None = None) -> str | None:
     """A date bound as ISO text: `today` becomes today's date."""
     if value == "today":
         return (today or dt.date.today()).isoformat()
-    return value
+    return None if value is None else str(value)
 
 
-def parse_date(text: str) -> dt.date | None:
+def parse_date(text: object) -> dt.date | None:
     """A real calendar date from YYYY-MM-DD text, or None."""
     if not isinstance(text, str) or not DATE_RE.match(text):
         return None
@@ -297,7 +297,9 @@ class QuestionType:
         return "" if answer is None else self.csv(q, answer)
 
 
-def _text_type(name: str, widget: str, coerce: Callable, sample: Callable, limit: int, **html: str) -> QuestionType:
+def _text_type(
+    name: str, widget: str, coerce: Callable[..., Any], sample: Callable[..., Any], limit: int, **html: str
+) -> QuestionType:
     """A typed-in answer."""
     return QuestionType(
         name, widget, coerce, sample, frozenset({"max_length"}) if name in ("text", "textarea") else frozenset(),

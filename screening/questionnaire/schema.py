@@ -264,7 +264,7 @@ class Definition(_Strict):
     _raw: Any = PrivateAttr(default=None)
     _questions: dict[str, Question] = PrivateAttr(default_factory=dict)
     _plan: Any = PrivateAttr(default=None)
-    _lines: dict = PrivateAttr(default_factory=dict)  # path -> line in the file, for messages
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)  # path -> line, for messages
 
     @property
     def version(self) -> str:

@@ -57,7 +57,7 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[Path, int]]:
     return data, lines
 
 
-def _map_lines(node: yaml.Node, path: Path, lines: dict, problems: list) -> None:
+def _map_lines(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Problem]) -> None:
     """Record the line of every node, and catch keys given twice in one mapping."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):

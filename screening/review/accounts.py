@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import db
+from .. import clock, db
 from ..extensions import login_manager
 from ..models import User
 
@@ -41,8 +41,8 @@ def _dummy_hash() -> str:
 
 
 def now() -> dt.datetime:
-    """The current time (one place, so tests can move the clock)."""
-    return dt.datetime.now(dt.UTC)
+    """The current time (the app's clock; tests move it here too)."""
+    return clock.now()
 
 
 def password_problem(password: str, email: str = "", name: str = "") -> str | None:
@@ -107,7 +107,9 @@ def end_all_sessions(user_id: int, s: Session | None = None) -> None:
             end_all_sessions(user_id, own)
         return
     # Given the action's own transaction, the change and the end of the sessions commit together.
-    s.get(User, user_id).session_version += 1
+    user = s.get(User, user_id)
+    if user is not None:
+        user.session_version += 1
 
 
 def check_session_age() -> Any:

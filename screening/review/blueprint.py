@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from ..extensions import login_manager
 from . import accounts
 
 bp = Blueprint("review", __name__, url_prefix="/review", cli_group=None)
@@ -30,7 +31,7 @@ def require_sign_in() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
+        return login_manager.unauthorized()
     return accounts.check_session_age()
 
 

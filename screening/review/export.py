@@ -34,7 +34,7 @@ import click
 from flask import Response, current_app, request, stream_with_context
 from werkzeug.datastructures import MultiDict
 
-from .. import audit, db
+from .. import audit, clock, db
 from ..db import Database
 from ..models import Submission
 from ..questionnaire import Definition, Question
@@ -110,7 +110,7 @@ class Layout:
 
 def layout(versions: Sequence[str], definitions: dict[str, Definition | None], fallback: Definition) -> Layout:
     """The columns for rows answered on these versions (in this order)."""
-    readable = [definitions[v] for v in versions if definitions[v] is not None] or [fallback]
+    readable: list[Definition] = [d for v in versions if (d := definitions[v]) is not None] or [fallback]
     if any(definitions[v] is None for v in versions):
         readable.append(fallback)  # unreadable rows are written under today's question ids
     question_ids = list(dict.fromkeys(qid for d in readable for qid in d.questions))
@@ -122,7 +122,7 @@ def layout(versions: Sequence[str], definitions: dict[str, Definition | None], f
             questions[v] = None
             continue
         asked = defn.questions
-        columns = []
+        columns: list[tuple[str, dict[Any, str], Callable[[Any], str]]] = []
         for qid in question_ids:
             shown = Shown(asked[qid]) if qid in asked else None
             columns.append((qid, shown.seen, shown) if shown is not None else (qid, {}, safe_cell))
@@ -186,11 +186,12 @@ def export_layout(filters: Filters) -> Layout:
 
 def begin_export(filters: Filters, actor: str | None = None) -> Filters:
     """Fix the export's end time, count its rows and write its one audit record."""
-    filters = replace(filters, until=dt.datetime.now(dt.UTC))
+    until = clock.now()
+    filters = replace(filters, until=until)
     with db.get_db().sessions() as s:
         rows = count(s, filters)
     with db.get_db().transaction() as s:
-        detail = {"filters": filters.audit_detail(), "until": filters.until.isoformat(), "rows": rows}
+        detail = {"filters": filters.audit_detail(), "until": until.isoformat(), "rows": rows}
         audit.record(s, "export", actor=actor, detail=detail)
     return filters
 
@@ -212,9 +213,7 @@ def export_csv() -> Any:
     db.session().close()
     lines = csv_lines(rows_of(db.get_db(), filters, export_batch_size()), columns)
     response = Response(stream_with_context(lines), mimetype="text/csv")
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=screening-export-{dt.datetime.now(dt.UTC):%Y%m%d}.csv"
-    )
+    response.headers["Content-Disposition"] = f"attachment; filename=screening-export-{clock.now():%Y%m%d}.csv"
     response.headers["Cache-Control"] = "no-store"
     return response
 

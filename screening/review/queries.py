@@ -246,7 +246,7 @@ _COUNTS: dict[tuple, tuple[float, dict[tuple[str, str], int]]] = {}
 
 def counts_by_state(s: Session, filters: Filters, seconds: float = 5) -> dict[tuple[str, str], int]:
     """(review state, outcome) -> how many, for the filters other than outcome (kept `seconds`)."""
-    key = (str(s.get_bind().url), tuple(sorted(filters.params(outcome=None).items())), filters.reference)
+    key = (str(s.get_bind().engine.url), tuple(sorted(filters.params(outcome=None).items())), filters.reference)
     now = time.monotonic()
     cached = _COUNTS.get(key)
     if cached and cached[0] > now:

@@ -169,7 +169,7 @@ class QueueRow:
     def top_flag(self) -> dict[str, Any] | None:
         """The most serious flag (the first of equals keeps the rules' order)."""
         rank = {level: i for i, level in enumerate(LEVELS)}
-        return min(self.flags, key=lambda f: rank.get(f.get("level"), len(LEVELS)), default=None)
+        return min(self.flags, key=lambda f: rank.get(str(f.get("level")), len(LEVELS)), default=None)
 
     @property
     def submitted_iso(self) -> str:
@@ -224,7 +224,8 @@ def load_page(filters: Filters, after: Cursor | None, size: int) -> Page:
 
 def render_queue(form: QueueFilters, page: Page | None) -> tuple[str, int]:
     """The queue page; with no page (bad filters) it shows the errors and no rows."""
-    first_page_url = url_for("review.queue", **{k: v for k, v in request.args.items() if k in FILTER_PARAMS})
+    kept: dict[str, Any] = {k: v for k, v in request.args.items() if k in FILTER_PARAMS}
+    first_page_url = url_for("review.queue", **kept)
     html = render_template(
         "review/queue.html",
         form=form,

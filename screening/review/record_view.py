@@ -200,7 +200,7 @@ def derived_values(submission: Submission, defn: Definition | None) -> list[tupl
     for name, value in submission.derived.items():
         label = name.replace("_", " ").capitalize()
         source = derived[name].years_since if name in derived else None
-        if source in questions:
+        if source is not None and source in questions:
             label += f" (from “{questions[source].label}”)"
         out.append((label, str(value)))
     return out

@@ -168,6 +168,8 @@ def save_password(user_id: int, password: str, action: str) -> User:
     password_hash = accounts.hash_password(password)
     with db.get_db().transaction() as s:
         account = s.get(User, user_id)
+        if account is None:
+            abort(404)
         account.password_hash = password_hash
         accounts.end_all_sessions(account.id, s)
         audit.record(s, action, target=account, detail={"role": account.role})
