@@ -23,9 +23,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import OUTCOME_RANK, REFERENCE_ALPHABET, QuestionnaireVersion, QueueCount, Submission
-
-RANK_OUTCOME = {rank: outcome for outcome, rank in OUTCOME_RANK.items()}
+from ..models import REFERENCE_ALPHABET, QuestionnaireVersion, QueueCount, Submission
+from ..questionnaire.vocabulary import OUTCOME_OF_RANK, OUTCOME_RANK
 
 REFERENCE_RE = re.compile(f"[{REFERENCE_ALPHABET}]{{12}}")
 # Spaces and any kind of dash, as a reference copied from an email or a letter may have.
@@ -66,7 +65,7 @@ class Cursor:
         except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, OverflowError):
             raise ValueError("not a cursor") from None
         # bool is an int to Python; a cursor never holds one.
-        if type(rank) is not int or rank not in RANK_OUTCOME or type(row_id) is not int or not 0 < row_id <= MAX_ID:
+        if type(rank) is not int or rank not in OUTCOME_OF_RANK or type(row_id) is not int or not 0 < row_id <= MAX_ID:
             raise ValueError("not a cursor")
         if created_at is None or dt.datetime.fromisoformat(stamp).tzinfo is None:
             raise ValueError("not a cursor")
@@ -116,7 +115,7 @@ class Filters:
 
     def ranks(self, after: Cursor | None = None) -> list[int]:
         """The outcome ranks still to read, in order."""
-        ranks = [OUTCOME_RANK[self.outcome]] if self.outcome else sorted(RANK_OUTCOME)
+        ranks = [OUTCOME_RANK[self.outcome]] if self.outcome else sorted(OUTCOME_OF_RANK)
         return [rank for rank in ranks if after is None or rank >= after.rank]
 
     def params(self, **changes: str | None) -> dict[str, str]:
@@ -273,7 +272,7 @@ def _count(s: Session, filters: Filters) -> dict[tuple[str, str], int]:
         .where(*where)
         .group_by(QueueCount.review_state, QueueCount.outcome_rank)
     )
-    return {(state, RANK_OUTCOME[rank]): int(n) for state, rank, n in s.execute(stmt) if n}
+    return {(state, OUTCOME_OF_RANK[rank]): int(n) for state, rank, n in s.execute(stmt) if n}
 
 
 def _count_rows(s: Session, filters: Filters) -> dict[tuple[str, str], int]:
@@ -283,4 +282,4 @@ def _count_rows(s: Session, filters: Filters) -> dict[tuple[str, str], int]:
         .where(*filters.conditions(with_outcome=False))
         .group_by(Submission.review_state, Submission.outcome_rank)
     )
-    return {(state, RANK_OUTCOME[rank]): n for state, rank, n in s.execute(stmt)}
+    return {(state, OUTCOME_OF_RANK[rank]): n for state, rank, n in s.execute(stmt)}

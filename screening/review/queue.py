@@ -17,13 +17,11 @@ from wtforms.validators import ValidationError
 
 from .. import audit, db
 from ..models import Submission
-from ..questionnaire import LEVELS
+from ..questionnaire.vocabulary import OUTCOME_LABELS, Flag, advice_words, highest, stored_flags
 from .blueprint import bp
 from .queries import Cursor, Filters, counts_by_state, normalise_reference, walk
 
-OUTCOME_LABELS = {"urgent": "Urgent", "not_suitable": "Not suitable", "review": "Review", "suitable": "Suitable"}
 STATE_LABELS = {"new": "New", "reviewed": "Reviewed", "erased": "Erased"}
-URGENT_ADVICE_LABELS = {"emergency": "emergency", "same_day": "same day"}
 
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FILTER_PARAMS = ("outcome", "state", "from", "to", "q")
@@ -158,7 +156,7 @@ class QueueRow:
     @property
     def advice_label(self) -> str | None:
         """For urgent ones: how soon the patient was told to get help."""
-        return URGENT_ADVICE_LABELS.get(self.urgent_advice or "", self.urgent_advice)
+        return advice_words(self.urgent_advice)
 
     @property
     def state_label(self) -> str:
@@ -166,10 +164,9 @@ class QueueRow:
         return STATE_LABELS.get(self.review_state, self.review_state)
 
     @property
-    def top_flag(self) -> dict[str, Any] | None:
+    def top_flag(self) -> Flag | None:
         """The most serious flag (the first of equals keeps the rules' order)."""
-        rank = {level: i for i, level in enumerate(LEVELS)}
-        return min(self.flags, key=lambda f: rank.get(str(f.get("level")), len(LEVELS)), default=None)
+        return highest(stored_flags(self.flags))
 
     @property
     def submitted_iso(self) -> str:
