@@ -38,6 +38,7 @@ from .. import audit, clock, db
 from ..db import Database
 from ..models import Submission
 from ..questionnaire import Definition, Question
+from ..questionnaire.vocabulary import stored_flags
 from ..versions import current_definition, definition_for
 from .blueprint import bp
 from .csvstream import csv_chunks, safe_cell
@@ -155,7 +156,7 @@ def row_cells(row: Any, columns: Layout) -> list[str]:
         safe_cell(row.outcome),
         safe_cell(row.review_state),
         safe_cell(row.review_outcome),
-        safe_cell("; ".join(f"{f.get('id')}:{f.get('level')}" for f in row.flags or [])),
+        safe_cell("; ".join(f"{f.id}:{f.level}" for f in stored_flags(row.flags))),
         *answer_cells(row.answers or {}, columns.question_ids, columns.questions.get(row.version)),
         *(safe_cell(derived.get(name)) for name in columns.derived_names),
     ]
