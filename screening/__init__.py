@@ -8,11 +8,11 @@ from typing import Any
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
-from . import bodymap, cli, db, health, intake, review, security, versions
+from . import cli, db, health, intake, review, security, versions
 from .config import ROOT, Defaults, finalize
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
-from .questionnaire import Definition
+from .questionnaire import Definition, bodymap
 
 
 def create_app(

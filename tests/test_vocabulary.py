@@ -79,3 +79,16 @@ def test_the_clinical_core_imports_no_web_framework_and_no_database():
                 continue
             for name in names:
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+
+
+def test_the_patient_side_and_the_clinicians_side_do_not_import_each_other():
+    """intake/ never imports review/, and review/ never imports intake/ (relative or absolute)."""
+    for side, other in (("intake", "review"), ("review", "intake")):
+        for path in sorted((CORE / side).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    module = node.module or ""
+                    absolute = module if node.level == 0 else ("screening." + module if node.level == 2 else "")
+                    assert not absolute.startswith(f"screening.{other}"), f"{side}/{path.name} imports {module}"
+                elif isinstance(node, ast.Import):
+                    assert not any(a.name.startswith(f"screening.{other}") for a in node.names), path.name
