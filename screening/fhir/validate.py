@@ -159,16 +159,37 @@ def _extensions(item: dict[str, Any], path: str) -> list[str]:
 
 
 def _parses(expression: dict[str, Any], path: str) -> list[str]:
-    """A FHIRPath expression that fhirpathpy can compile."""
+    """A FHIRPath expression that parses in full (fhirpathpy's own parse recovers silently)."""
     if expression.get("language") != c.FHIRPATH:
         return []
-    from fhirpathpy import compile as compile_fhirpath
+    problem = fhirpath_syntax_error(str(expression.get("expression") or ""))
+    return [f"{path}: FHIRPath does not parse: {problem}"] if problem else []
 
-    try:
-        compile_fhirpath(expression.get("expression") or "", None)
-    except Exception as exc:  # the parser raises several kinds
-        return [f"{path}: FHIRPath does not parse: {exc}"]
-    return []
+
+def fhirpath_syntax_error(text: str) -> str | None:
+    """The first syntax error in a FHIRPath expression, or None (fhirpathpy's grammar)."""
+    from antlr4 import CommonTokenStream, InputStream, Token
+    from antlr4.error.ErrorListener import ErrorListener
+    from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+    from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
+
+    errors: list[str] = []
+
+    class Collect(ErrorListener):
+        def syntaxError(self, recognizer: Any, symbol: Any, line: int, column: int, msg: str, e: Any) -> None:
+            errors.append(f"column {column + 1}: {msg}")
+
+    lexer = FHIRPathLexer(InputStream(text))
+    lexer.removeErrorListeners()
+    lexer.addErrorListener(Collect())
+    tokens = CommonTokenStream(lexer)
+    parser = FHIRPathParser(tokens)
+    parser.removeErrorListeners()
+    parser.addErrorListener(Collect())
+    parser.expression()
+    if not errors and tokens.LA(1) != Token.EOF:
+        errors.append(f"unexpected {tokens.LT(1).text!r} after the expression")
+    return errors[0] if errors else None
 
 
 def _response(resource: dict[str, Any], root: str) -> list[str]:
