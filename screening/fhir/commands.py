@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 import yaml
-from flask import current_app
 from flask.cli import AppGroup
 
 from .. import rules
@@ -185,4 +184,4 @@ def validate_command(file: str) -> None:
     click.echo(f"{file}: valid FHIR R4 {resource['resourceType']}.")
 
 
-__all__ = ["current_app", "fhir_group"]
+__all__ = ["fhir_group"]

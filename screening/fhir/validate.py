@@ -175,7 +175,7 @@ def fhirpath_syntax_error(text: str) -> str | None:
 
     errors: list[str] = []
 
-    class Collect(ErrorListener):
+    class Collect(ErrorListener):  # type: ignore[misc]  # antlr4 has no type information
         def syntaxError(self, recognizer: Any, symbol: Any, line: int, column: int, msg: str, e: Any) -> None:
             errors.append(f"column {column + 1}: {msg}")
 
