@@ -32,6 +32,8 @@ ACTIONS = {
     "password_reset": "Reset a password",
     "password_changed": "Changed own password",
     "audit_export": "Downloaded the audit log",
+    "fhir_export": "Exported a submission as FHIR",
+    "fhir_questionnaire": "Downloaded a questionnaire as FHIR",
 }
 
 

@@ -17,6 +17,7 @@ from werkzeug.serving import is_running_from_reloader
 
 from . import audit, clock, db, migrate, rules, seed, versions
 from .estimate import estimate
+from .fhir import commands as fhir_commands
 from .models import User
 from .questionnaire import LEVELS, Definition, QuestionnaireError, load, safety
 from .review import accounts
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(migrate.db_group)
     app.cli.add_command(seed.seed_command)
+    app.cli.add_command(fhir_commands.fhir_group)
     url = development_server_url()
     if url:
         announce_setup(app, url)
@@ -184,15 +186,20 @@ def evaluate_command(answers_file, today: str | None) -> None:
     except ValueError as exc:
         click.echo(f"Error: {answers_file.name}: {exc}", err=True)
         raise SystemExit(2) from None
+    click.echo(json.dumps(evaluation_output(result), indent=2, ensure_ascii=False))
+
+
+def evaluation_output(result: rules.Evaluation) -> dict:
+    """What `evaluate` prints (and `fhir import-response`): the outcome, flags, dropped answers."""
     flags = [
         {"id": f.id, "level": f.level, "reason": f.reason, "source": f.source}
         | ({"advice": f.advice} if f.advice else {})
         for f in result.flags
     ]
-    output = {"outcome": result.outcome, "flags": flags}
+    output: dict = {"outcome": result.outcome, "flags": flags}
     if result.dropped:
         output["dropped"] = result.dropped
-    click.echo(json.dumps(output, indent=2, ensure_ascii=False))
+    return output
 
 
 @click.command("create-user")

@@ -63,6 +63,9 @@ class Defaults:
     PRODUCTION = False
     # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust (0: none).
     PROXY_FIX_HOPS = 0
+    # Where the clinic publishes its questionnaires as FHIR: Questionnaire.url is
+    # {FHIR_BASE_URL}/Questionnaire/{id}. None: the project's own canonical base.
+    FHIR_BASE_URL: str | None = None
 
 
 def finalize(app: Flask) -> None:

@@ -9,7 +9,6 @@ import yaml
 
 from .problems import Path, Problem, QuestionnaireError
 
-
 # libyaml's parser when PyYAML has it (several times faster at start-up); same results.
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
