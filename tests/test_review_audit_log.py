@@ -12,7 +12,7 @@ from screening.models import AuditEvent
 from screening.review import audit_log as audit_log_pages
 from tests.conftest import Clinician, add_user
 
-from .test_review_users import _fresh_rate_limits, events, sign_in  # noqa: F401 - a fixture and helpers
+from .test_review_users import events
 
 
 def add_events(app, count: int, **fields) -> list[int]:

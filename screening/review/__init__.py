@@ -1,6 +1,6 @@
 """The clinicians' pages: sign-in, the triage queue, records, accounts and the audit log."""
 
-from . import audit_log, export, queue, record, retention, signin, users  # noqa: F401 - each adds its pages to bp
+from . import audit_log, export, queue, record, retention, signin, twofactor, users  # noqa: F401 - each adds its pages to bp
 from .blueprint import bp
 from .setup import setup_bp
 

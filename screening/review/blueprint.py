@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -17,7 +17,11 @@ from . import accounts
 
 bp = Blueprint("review", __name__, url_prefix="/review", cli_group=None)
 
-PUBLIC_ENDPOINTS = {"review.login"}
+PUBLIC_ENDPOINTS = {"review.login", "review.login_code", "review.logout"}
+# All that someone who must first set up a second factor, or replace an admin-given
+# password, may open.
+ENROLMENT_ENDPOINTS = {"review.enrol", "review.logout"}
+PASSWORD_CHANGE_ENDPOINTS = {"review.change_password", "review.logout"}
 
 
 class ActionForm(FlaskForm):
@@ -27,11 +31,30 @@ class ActionForm(FlaskForm):
 @bp.before_request
 def require_sign_in() -> Any:
     """Refuse anyone not signed in; sign out idle or too-old sessions."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
+    if request.endpoint in PUBLIC_ENDPOINTS and request.method != "OPTIONS":
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    return accounts.check_session_age()
+    timed_out = accounts.check_session_age()
+    if timed_out is not None:
+        return timed_out
+    return _unfinished_account()
+
+
+def _unfinished_account() -> Any:
+    """Send someone with an admin-given password, or without a required second factor, to fix that first."""
+    from .twofactor import required_for
+
+    if current_user.temporary_until is not None and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return redirect(url_for("review.change_password"))
+    if (
+        current_user.temporary_until is None
+        and not current_user.totp_secret
+        and required_for(current_user)
+        and request.endpoint not in ENROLMENT_ENDPOINTS
+    ):
+        return redirect(url_for("review.enrol"))
+    return None
 
 
 @bp.after_request
@@ -43,5 +66,5 @@ def no_store(response: Response) -> Response:
 
 @bp.context_processor
 def navigation() -> dict[str, Any]:
-    """The sign-out form for the header."""
-    return {"action_form": ActionForm()}
+    """The sign-out form for the header (never reading the request's body: a 413 page has one too big)."""
+    return {"action_form": ActionForm(formdata=None)}
