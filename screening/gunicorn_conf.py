@@ -26,6 +26,8 @@ keepalive = 5
 # The app is built once in the master and shared by the workers (copy-on-write); a
 # broken questions.yaml stops the server before any worker starts.
 preload_app = True
+# Every file the server creates (the database, its log, the secret key) is the owner's alone.
+umask = 0o077
 wsgi_app = "screening:create_app()"
 limit_request_line = 8190
 limit_request_fields = 100

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from typing import Any
+
+from flask import Flask, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 # No inline script or style anywhere: every asset is a file the app serves.
@@ -38,8 +41,32 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:...>` URL parts no bigger than a database id can be (PostgreSQL's integer):
+    /review/users/99999999999999999999 is a 404, not an overflow."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_nul(_app: Flask | None = None) -> None:
+    """A NUL character in any query or form value is a 400: no text the app stores may hold
+    one (PostgreSQL refuses it), and no person types one."""
+    values = [*request.args.items(multi=True)]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        values += [*request.form.items(multi=True)]
+    if any("\x00" in key or "\x00" in value for key, value in values):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
     """Headers on every response; trust a proxy's X-Forwarded-* only when configured."""
+    app.url_map.converters["int"] = BoundedInt
+    app.before_request(refuse_nul)
     app.after_request(security_headers)
     hops = app.config["PROXY_FIX_HOPS"]
     if hops:
