@@ -6,9 +6,12 @@ the check runs before every request of this blueprint, so a new page cannot forg
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -26,6 +29,28 @@ PASSWORD_CHANGE_ENDPOINTS = {"review.change_password", "review.logout"}
 
 class ActionForm(FlaskForm):
     """A button that only needs a CSRF token (sign out, and the like)."""
+
+
+def same_origin_only(view: Callable) -> Callable:
+    """A download only when the browser says it was asked for from one of our own pages.
+
+    A hostile page could otherwise make a signed-in clinician's browser fetch the full
+    export (a GET with their cookie). Browsers say where a request came from in
+    Sec-Fetch-Site; a request without it (an older browser, a script with a copied
+    cookie) is judged by its Referer, and one with neither is let through.
+    """
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None and site not in ("same-origin", "none"):
+            abort(403)
+        referrer = request.headers.get("Referer")
+        if site is None and referrer and urlsplit(referrer).netloc != request.host:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 @bp.before_request

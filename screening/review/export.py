@@ -39,7 +39,7 @@ from ..db import Database
 from ..models import Submission
 from ..questionnaire import Definition, Question
 from ..versions import current_definition, definition_for
-from .blueprint import bp
+from .blueprint import bp, same_origin_only
 from .csvstream import csv_chunks, safe_cell
 from .queries import Cursor, Filters, count, versions_in, walk
 from .queue import QueueFilters, render_queue
@@ -201,6 +201,7 @@ def export_batch_size() -> int:
 
 
 @bp.get("/export.csv")
+@same_origin_only
 def export_csv() -> Any:
     """The filtered queue (every page) as a CSV download."""
     form = QueueFilters(request.args)
