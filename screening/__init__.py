@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from . import audit, bodymap, cli, db, health, intake, review, security, versions
 from .config import ROOT, Defaults, finalize
@@ -114,7 +115,10 @@ def register_error_pages(app: Flask) -> None:
     def csrf_failed(_error: CSRFError) -> Any:
         audit.record_refusal("csrf_failed")
         if request.blueprint == "intake":
-            return intake.csrf_failed()
+            try:
+                return intake.csrf_failed()
+            except HTTPException as error:  # raised inside a handler it would be a 500
+                return app.handle_http_exception(error)
         text = "For your security, the page had timed out. Go back, reload the page and try again."
         return render_template("error.html", title="That did not work", text=text, code=400), 400
 

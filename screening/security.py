@@ -50,14 +50,17 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def refuse_nul(_app: Flask | None = None) -> None:
-    """A NUL character in any query or form value is a 400: no text the app stores may hold
-    one (PostgreSQL refuses it), and no person types one."""
-    values = [*request.args.items(multi=True)]
+def refuse_unusable_input() -> None:
+    """400 for what no page of this app takes: a NUL character in any query or form value
+    (PostgreSQL cannot store one, and no person types one) and uploaded files (every form
+    is text; an upload would reach a text field as a file object)."""
+    values = [("", request.path), *request.args.items(multi=True)]
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
+        if request.files:
+            abort(400)
         values += [*request.form.items(multi=True)]
     if any("\x00" in key or "\x00" in value for key, value in values):
         abort(400)
@@ -66,7 +69,7 @@ def refuse_nul(_app: Flask | None = None) -> None:
 def init_app(app: Flask) -> None:
     """Headers on every response; trust a proxy's X-Forwarded-* only when configured."""
     app.url_map.converters["int"] = BoundedInt
-    app.before_request(refuse_nul)
+    app.before_request(refuse_unusable_input)
     app.after_request(security_headers)
     hops = app.config["PROXY_FIX_HOPS"]
     if hops:
