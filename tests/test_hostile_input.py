@@ -12,28 +12,9 @@ from .conftest import Clinician, Patient, add_user
 NUL = "a\x00b"
 LONG_EMAIL = "x" * 300 + "@example.org"
 FIELDS = [
-    "email",
-    "password",
-    "code",
-    "q",
-    "note",
-    "reason",
-    "name",
-    "outcome",
-    "confirm",
-    "current",
-    "role",
-    "from",
-    "to",
-    "state",
-    "before",
-    "after",
-    "actor",
-    "action",
-    "reference",
-    "full_name",
-    "date_of_birth",
-    "saddle_numbness",
+    *("email", "password", "code", "q", "note", "reason", "name", "outcome", "confirm", "current", "role"),
+    *("from", "to", "state", "before", "after", "actor", "action", "reference"),
+    *("full_name", "date_of_birth", "saddle_numbness"),
 ]
 
 
