@@ -17,7 +17,7 @@ gc.disable()
 
 import re  # noqa: E402
 
-from gunicorn.glogging import Logger  # noqa: E402
+from gunicorn.glogging import Logger  # type: ignore[import-untyped]  # noqa: E402
 
 from screening import cli, create_app  # noqa: E402 - after gc.disable
 
@@ -62,7 +62,7 @@ def _escaped(value: object) -> object:
 class EscapingLogger(Logger):
     """The access log with request-controlled fields escaped: no forged lines."""
 
-    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+    def atoms(self, resp, req, environ, request_time):
         """gunicorn's log fields, escaped."""
         return {key: _escaped(value) for key, value in super().atoms(resp, req, environ, request_time).items()}
 
