@@ -95,6 +95,14 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
+    @event.listens_for(engine, "handle_error")
+    def on_error(context) -> None:
+        # A connection opened while the file could not be written stays read-only for
+        # good, even once the file is writable again: treat it like a dropped
+        # connection, so the pool opens fresh ones and writes recover without a restart.
+        if "readonly database" in str(context.original_exception):
+            context.is_disconnect = True
+
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
         immediate = connection.get_execution_options().get(IMMEDIATE, False)
