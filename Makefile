@@ -25,8 +25,11 @@ run: db
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
 # (.ci/run starts a server and sets it).
 # Production-style serving: gunicorn with screening/gunicorn_conf.py (several workers).
+# Production mode unless told otherwise: Secure, __Host- cookies, and no start with a
+# weak SECRET_KEY or DEBUG on. Serve it over HTTPS (docs/security.md); browsers also
+# accept Secure cookies from http://127.0.0.1 and http://localhost, for a try-out.
 serve: db
-	$(BIN)/gunicorn -c python:screening.gunicorn_conf
+	SCREENING_PRODUCTION=$${SCREENING_PRODUCTION:-true} $(BIN)/gunicorn -c python:screening.gunicorn_conf
 
 test: $(STAMP)
 	env -u TEST_DATABASE_URL $(BIN)/pytest

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import os
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
-from . import cli, db, health, intake, review, security, versions
+from . import audit, cli, db, health, intake, review, security, versions
 from .config import ROOT, Defaults, finalize
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
@@ -45,6 +49,7 @@ def create_app(
     csrf.init_app(app)
     cli.init_app(app)  # before the blueprints, which add commands of their own
     register_blueprints(app)
+    review.retention.schedule_draft_purge(app)
     register_error_pages(app)
     register_template_helpers(app)
     return app
@@ -57,8 +62,23 @@ def configure(app: Flask, config: dict[str, Any] | None) -> None:
     app.config.from_prefixed_env("SCREENING")
     if config:
         app.config.update(config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The instance folder holds the secret key and (by default) the database: owner only.
+    instance = Path(app.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if instance.stat().st_mode & 0o077 and instance.stat().st_uid == os.getuid():
+        instance.chmod(0o700)
     finalize(app)
+
+
+def too_many_text(_error: Any) -> str:
+    """The true wait for a rate limit: until its window ends, not a fixed 15 minutes."""
+    from .extensions import limiter
+    from .review.throttle import wait_text
+
+    current = limiter.current_limit
+    if current is None or not current.breached:
+        return "Please wait a minute, then try again."
+    return f"Please wait {wait_text(max(1, math.ceil(current.reset_at - time.time())))}, then try again."
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -87,20 +107,28 @@ def register_error_pages(app: Flask) -> None:
         404: ("Page not found", "Check the web address, or start from the first page."),
         405: ("That did not work", "Please go back and try again."),
         413: ("That was too much to send", "Please shorten your answers and try again."),
-        429: ("Too many attempts", "Please wait 15 minutes, then try again."),
+        429: ("Too many attempts", "Please wait a minute, then try again."),
         500: ("Sorry, something went wrong", "Your saved answers are safe. Please try again in a minute."),
     }
 
     @app.errorhandler(CSRFError)
     def csrf_failed(_error: CSRFError) -> Any:
+        audit.record_refusal("csrf_failed")
         if request.blueprint == "intake":
-            return intake.csrf_failed()
+            try:
+                return intake.csrf_failed()
+            except HTTPException as error:  # raised inside a handler it would be a 500
+                return app.handle_http_exception(error)
         text = "For your security, the page had timed out. Go back, reload the page and try again."
         return render_template("error.html", title="That did not work", text=text, code=400), 400
 
     for code, (title, text) in messages.items():
 
         def handler(_error, code=code, title=title, text=text):
+            if code == 403:
+                audit.record_refusal("forbidden")
+            if code == 429:
+                text = too_many_text(_error)
             return render_template("error.html", title=title, text=text, code=code), code
 
         app.register_error_handler(code, handler)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, User
@@ -18,6 +19,13 @@ from .models import AuditEvent, User
 ACTIONS = {
     "login": "Signed in",
     "login_failed": "Failed sign-in",
+    "login_refused": "Sign-in refused (too many attempts)",
+    "account_locked": "Account locked after many failed sign-ins",
+    "account_unlocked": "Unlocked an account",
+    "two_factor_enrolled": "Set up two-factor sign-in",
+    "two_factor_reset": "Reset someone's two-factor sign-in",
+    "forbidden": "Refused a page (no permission)",
+    "csrf_failed": "Refused a form (security token missing or wrong)",
     "logout": "Signed out",
     "view_queue": "Viewed the list of submissions",
     "view_submission": "Viewed a submission",
@@ -35,6 +43,22 @@ ACTIONS = {
     "fhir_export": "Exported a submission as FHIR",
     "fhir_questionnaire": "Downloaded a questionnaire as FHIR",
 }
+
+
+def record_refusal(action: str) -> None:
+    """Audit a refused request (a 403, a failed CSRF check) in a transaction of its own.
+
+    Only the path is kept, never the query string (it can hold a patient's name). An
+    error page must still show if the database cannot be written, so a failure to
+    record is logged, not raised.
+    """
+    from . import db
+
+    try:
+        with db.get_db().transaction() as s:
+            record(s, action, detail={"method": request.method, "path": request.path[:200]})
+    except SQLAlchemyError:
+        current_app.logger.exception("Could not record %s in the audit log", action)
 
 
 def record(

@@ -29,6 +29,8 @@ class Defaults:
     QUESTIONS_PATH = str(ROOT / "questions.yaml")
     # How long a patient's unfinished answers are kept after their last change.
     DRAFT_LIFETIME_HOURS = 24
+    # Expired drafts are deleted by the app itself at most this often (see review/retention.py).
+    DRAFT_PURGE_MINUTES = 15
     # The question whose answer is the patient's name in the clinicians' queue.
     PATIENT_NAME_QUESTION = "full_name"
     # Clinicians' sessions end after this long idle, and after this long in all.
@@ -36,9 +38,22 @@ class Defaults:
     ABSOLUTE_TIMEOUT_HOURS = 12
     # Submissions older than this are deleted by `flask purge` (None: keep until purged by hand).
     RETENTION_DAYS: int | None = None
-    # Sign-in attempts: per account and per address (Flask-Limiter syntax).
+    # Wrong current passwords on the change-password page (Flask-Limiter syntax).
     LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
-    LOGIN_LIMIT_ADDRESS = "30 per 15 minutes"
+    # Failed sign-ins (see review/throttle.py): per account from one address or known
+    # device, the first few are free, then each doubles the wait, up to a cap...
+    LOGIN_FREE_FAILURES = 3
+    LOGIN_MAX_DELAY_SECONDS = 900
+    # ...an account is locked against unknown devices after this many in this long...
+    LOGIN_LOCK_FAILURES = 50
+    LOGIN_LOCK_HOURS = 24
+    # ...and one address may fail this many times in this long, whichever accounts it tries.
+    LOGIN_ADDRESS_FAILURES = 100
+    LOGIN_ADDRESS_MINUTES = 15
+    # Two-factor sign-in: admins always; everyone else too unless the clinic turns this off.
+    TWO_FACTOR_FOR_EVERYONE = True
+    # A password an admin gives (new account, reset) works this long, and only to choose a new one.
+    TEMPORARY_PASSWORD_DAYS = 3
     INTAKE_LIMIT = "120 per minute"
     # Seconds the queue's counts per outcome may be reused (the rows are always live).
     QUEUE_COUNTS_CACHE_SECONDS = 5
@@ -59,7 +74,8 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "screening_session"
     MAX_CONTENT_LENGTH = 256 * 1024  # the longest questionnaire page is a few kB
-    # Production: Secure cookies (HTTPS only, see finalize). Set SCREENING_PRODUCTION=true behind HTTPS.
+    # Production (`make serve` sets it): Secure, __Host- cookies (HTTPS only, or a browser's
+    # own localhost), and no start with a weak SECRET_KEY or DEBUG on. See finalize.
     PRODUCTION = False
     # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust (0: none).
     PROXY_FIX_HOPS = 0
@@ -79,9 +95,40 @@ def finalize(app: Flask) -> None:
         # Counters in the app's own database, which every worker shares (see ratelimit).
         config["RATELIMIT_STORAGE_URI"] = "sql+" + config["DATABASE_URL"]
     if config["PRODUCTION"]:
+        refuse_unsafe_production(app)
         config["SESSION_COOKIE_SECURE"] = True
+        # __Host-: only this exact host may set or read it, over HTTPS, for the whole site.
+        if not config["SESSION_COOKIE_NAME"].startswith("__Host-"):
+            config["SESSION_COOKIE_NAME"] = "__Host-" + config["SESSION_COOKIE_NAME"]
+        config["SESSION_COOKIE_DOMAIN"] = None
+        config["SESSION_COOKIE_PATH"] = "/"
     # The cookie that holds a patient's draft token lives as long as the draft.
     app.permanent_session_lifetime = dt.timedelta(hours=config["DRAFT_LIFETIME_HOURS"])
+
+
+class UnsafeConfiguration(SystemExit):
+    """The app refuses to start in production with this configuration."""
+
+
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def refuse_unsafe_production(app: Flask) -> None:
+    """In production: no debugger (it runs any code a visitor sends), and a long random SECRET_KEY."""
+    config = app.config
+    if config.get("DEBUG") or app.debug:
+        raise UnsafeConfiguration(
+            "Refusing to start: DEBUG is on in production (the debugger would let any visitor run code). "
+            "Unset SCREENING_DEBUG / FLASK_DEBUG."
+        )
+    key = config["SECRET_KEY"]
+    text = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+    if len(text) < MIN_SECRET_KEY_LENGTH or len(set(text)) < 10:
+        raise UnsafeConfiguration(
+            f"Refusing to start: SECRET_KEY is too short or too simple for production (it needs "
+            f"{MIN_SECRET_KEY_LENGTH}+ random characters). Unset it to use the random key kept in "
+            "instance/secret_key, or set one made with: python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
 
 
 def secret_key_from_instance(instance_path: str) -> str:

@@ -13,9 +13,10 @@ import os
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 IMMEDIATE = "screening_begin_immediate"
@@ -40,7 +41,10 @@ class Database:
 
     def __init__(self, url: str, busy_timeout: float = 30) -> None:
         self.url = url
+        self.busy_timeout = busy_timeout
         self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            owner_only(url)
         connect_args = {"timeout": busy_timeout} if self.is_sqlite else {}
         self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
@@ -55,6 +59,24 @@ class Database:
         """A write transaction: committed on success, rolled back on any error."""
         with self.write_sessions() as session, session.begin():
             yield session
+
+
+def owner_only(url: str) -> None:
+    """Make the SQLite file (and its -wal and -shm) readable by this user alone: 0600.
+
+    The file is created here, before SQLite opens it, because SQLite gives its -wal and
+    -shm files the database file's own permissions; a folder made for it is 0700.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if each.exists() and each.stat().st_mode & 0o077:
+            each.chmod(0o600)
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -72,6 +94,14 @@ def _tune_sqlite(engine: Engine) -> None:
         # overwritten with zeros rather than left readable in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
+
+    @event.listens_for(engine, "handle_error")
+    def on_error(context) -> None:
+        # A connection opened while the file could not be written stays read-only for
+        # good, even once the file is writable again: treat it like a dropped
+        # connection, so the pool opens fresh ones and writes recover without a restart.
+        if "readonly database" in str(context.original_exception):
+            context.is_disconnect = True
 
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:

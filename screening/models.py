@@ -174,6 +174,15 @@ class User(Base):
     # Bumped on logout, deactivation and password change: every older session ends.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A password an admin gave (a new account, a reset) must be changed at the next sign-in,
+    # and stops working at this time if it never was (None: the person chose it).
+    temporary_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor sign-in: the authenticator app's shared secret (base32; None: not enrolled),
+    # the last 30-second step a code was accepted for (a code works once), and the
+    # SHA-256 hashes of the unused one-time recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
+    recovery_codes: Mapped[list] = mapped_column(JSONType, default=list)
 
     @property
     def is_admin(self) -> bool:
@@ -202,6 +211,20 @@ class RateLimitCounter(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     count: Mapped[int]
     expires_at: Mapped[float] = mapped_column(index=True)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per key (an account from one address or device, an
+    account, an address): see screening/review/throttle.py. Keys are hashed, so any
+    typed email fits and no address is kept in the clear."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    # When this key's failures started counting, and before when no attempt is let through.
+    since: Mapped[float]
+    wait_until: Mapped[float] = mapped_column(default=0.0)
 
 
 class AuditEvent(Base):

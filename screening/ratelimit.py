@@ -20,11 +20,12 @@ running at once, which for limits of dozens a minute does not matter.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, cast
 
 from flask import Flask, current_app, g, has_app_context
-from limits.storage import Storage
+from limits.storage import MemoryStorage, Storage
 from sqlalchemy import CursorResult, Table, case, delete, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -157,3 +158,34 @@ class DatabaseStorage(Storage):
         """Forget one counter."""
         with self.database.transaction() as s:
             s.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key))
+
+
+class ThreadSafeMemoryStorage(MemoryStorage):
+    """`memory://` counters that threads can share.
+
+    limits' own memory store starts its expiry timer without a lock: two threads of one
+    gunicorn gthread worker can both try to start the same timer, and the request fails
+    with "threads can only be started once". Registered under the same scheme, so
+    `memory://` means this one.
+    """
+
+    STORAGE_SCHEME = ["memory"]  # noqa: RUF012 - the base class's API
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._lock = threading.RLock()
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Add to a counter, one thread at a time."""
+        with self._lock:
+            return super().incr(key, expiry, amount)
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        """A moving-window entry, one thread at a time."""
+        with self._lock:
+            return super().acquire_entry(key, limit, expiry, amount)
+
+    def acquire_sliding_window_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        """A sliding-window entry, one thread at a time."""
+        with self._lock:
+            return super().acquire_sliding_window_entry(key, limit, expiry, amount)

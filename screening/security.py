@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from typing import Any
+
+from flask import Flask, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 # No inline script or style anywhere: every asset is a file the app serves.
@@ -38,8 +41,39 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:...>` URL parts no bigger than a database id can be (PostgreSQL's integer):
+    /review/users/99999999999999999999 is a 404, not an overflow."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_unusable_input() -> None:
+    """400 for what no page of this app takes: a NUL character in the path, a query or a
+    form value (PostgreSQL cannot store one, and no person types one; the patient's pages
+    answer it per question instead) and uploaded files (every form is text; an upload
+    would reach a text field as a file object)."""
+    values = [("", request.path), *request.args.items(multi=True)]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        if request.files:
+            abort(400)
+        # The patient's pages check every answer themselves and say which one holds a
+        # hidden character, keeping the rest of the page as typed.
+        if request.blueprint != "intake":
+            values += [*request.form.items(multi=True)]
+    if any("\x00" in key or "\x00" in value for key, value in values):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
     """Headers on every response; trust a proxy's X-Forwarded-* only when configured."""
+    app.url_map.converters["int"] = BoundedInt
+    app.before_request(refuse_unusable_input)
     app.after_request(security_headers)
     hops = app.config["PROXY_FIX_HOPS"]
     if hops:

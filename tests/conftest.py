@@ -223,9 +223,25 @@ def password_hash(password: str = PASSWORD) -> str:
     return _HASHES[password]
 
 
-def add_user(app, email: str, role: str = "clinician", name: str | None = None, active: bool = True):
-    """Create an account directly in the database; returns its id."""
+# Every test account has two-factor sign-in set up (it is required), with a secret and
+# recovery codes the tests know: Clinician.sign_in types a code from the "phone".
+TOTP_SECRETS: dict[str, str] = {}
+RECOVERY_CODES = [f"{n:05d}-{n:05d}" for n in range(10)]
+
+
+def totp_secret(email: str) -> str:
+    """The authenticator app's secret for a test account (one per email)."""
+    import pyotp
+
+    return TOTP_SECRETS.setdefault(email, pyotp.random_base32())
+
+
+def add_user(
+    app, email: str, role: str = "clinician", name: str | None = None, active: bool = True, two_factor: bool = True
+):
+    """Create an account directly in the database (with two-factor sign-in set up); returns its id."""
     from screening.models import User
+    from screening.review.twofactor import hash_recovery_code
 
     with app.app_context(), db.get_db().transaction() as s:
         user = User(
@@ -234,19 +250,50 @@ def add_user(app, email: str, role: str = "clinician", name: str | None = None, 
             password_hash=password_hash(),
             role=role,
             active=active,
+            totp_secret=totp_secret(email) if two_factor else None,
+            recovery_codes=[hash_recovery_code(code) for code in RECOVERY_CODES] if two_factor else [],
         )
         s.add(user)
         s.flush()
         return user.id
 
 
+_CODES_USED: dict[int, dict[str, set[str]]] = {}
+
+
 class Clinician(Patient):
     """A clinician in a browser: signs in and uses the review pages."""
 
     def sign_in(self, email: str, password: str = PASSWORD, next_url: str | None = None):
-        """Post the sign-in form."""
+        """Post the sign-in form, then (if asked) a code from the authenticator app."""
         url = "/review/login" + (f"?next={next_url}" if next_url else "")
-        return self.post(url, {"email": email, "password": password}, token=self.token("/review/login"))
+        response = self.post(url, {"email": email, "password": password}, token=self.token("/review/login"))
+        return self.second_step(response, email)
+
+    def second_step(self, response, email: str):
+        """After a right password: the code page, answered; any other answer as it was."""
+        if response.status_code == 302 and response.location.endswith("/review/login/code"):
+            return self.enter_code(email)
+        return response
+
+    def enter_code(self, email: str):
+        """Type the next unused code: the app's for the previous, current or next 30 s (each works
+        once), then the recovery codes."""
+        from screening import clock
+        from screening.review.twofactor import STEP_SECONDS, _code_for, _step
+
+        used = self.codes_used.setdefault(email, set())
+        now = _step(clock.now().timestamp())
+        codes = [_code_for(totp_secret(email), step) for step in (now - 1, now, now + 1)] + RECOVERY_CODES
+        code = next(c for c in codes if c not in used)
+        used.add(code)
+        assert STEP_SECONDS == 30
+        return self.post("/review/login/code", {"code": code})
+
+    @property
+    def codes_used(self) -> dict[str, set[str]]:
+        """Codes this test has used per account (shared by every browser on one app)."""
+        return _CODES_USED.setdefault(id(self.client.application), {})
 
 
 @pytest.fixture

@@ -51,12 +51,15 @@ def test_sqlite_is_the_default_in_the_instance_folder(tmp_path):
 
 def test_settings_that_follow_from_others(tmp_path):
     """Production makes cookies Secure; rate-limit counters live in the app's own database."""
-    config = {"QUESTIONS_PATH": DEFAULT, "SECRET_KEY": "x", "PRODUCTION": True}
+    config = {"QUESTIONS_PATH": DEFAULT, "SECRET_KEY": STRONG_KEY, "PRODUCTION": True}
     app = create_app(config, instance_path=str(tmp_path))
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["RATELIMIT_STORAGE_URI"] == "sql+" + db_url(app)
     plain = create_app(config | {"PRODUCTION": False}, instance_path=str(tmp_path))
     assert plain.config["SESSION_COOKIE_SECURE"] is False
+
+
+STRONG_KEY = "9f2c7a1e5b8d4f60a3c2e1b7d9f8a6c4d2e0b1f3"  # what production requires (test_security)
 
 
 def db_url(app) -> str:

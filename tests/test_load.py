@@ -186,7 +186,7 @@ def test_production_refuses_per_process_counters_with_several_workers(tmp_path):
     prepare_database(url)
     env = os.environ | {
         "SCREENING_DATABASE_URL": url,
-        "SCREENING_SECRET_KEY": "x",
+        "SCREENING_SECRET_KEY": "9f2c7a1e5b8d4f60a3c2e1b7d9f8a6c4d2e0b1f3",
         "SCREENING_PRODUCTION": "true",
         "SCREENING_RATELIMIT_STORAGE_URI": "memory://",
         "SCREENING_WORKERS": "2",

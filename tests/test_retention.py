@@ -24,6 +24,7 @@ from .test_review_record import (
     BORN,
     CLINICIAN,
     FIRST,
+    SECOND,
     audit_rows,
     post_review,
     record_url,
@@ -311,3 +312,50 @@ def test_purge_with_vacuum_leaves_no_answer_text_in_the_database_files(site, tmp
         content = path.read_bytes()
         for trace in TRACES:
             assert trace.encode() not in content, f"{trace} is still in {path.name}"
+
+
+# --- nothing readable on disk (issue 13, item 2) --------------------------------------------
+
+
+def on_disk(app) -> bytes:
+    """The bytes of the SQLite database file and its write-ahead log."""
+    path = Path(db.get_db_of(app).url.removeprefix("sqlite:///"))
+    return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+
+
+@pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="the file layout of SQLite")
+def test_an_erased_submission_is_not_readable_in_the_file_or_its_log(site):
+    """After erasure neither the database file nor its -wal holds the name, the answers or the note."""
+    reference = submit(site, second=PRIVATE)
+    post_review(signed_in(site, CLINICIAN), reference, {"outcome": "other", "note": "Spoke to Zebedee at home"})
+    assert b"Zebedee" in on_disk(site)
+    assert erase(signed_in(site, ADMIN), reference, {"reason": REASON, "confirm": "y"}).status_code == 303
+    raw = on_disk(site)
+    for trace in TRACES:
+        assert trace.encode() not in raw, trace
+
+
+def test_an_erased_row_keeps_only_its_reference_dates_version_and_outcome(site):
+    """What is kept is decided and documented: no urgent advice, review outcome or questions shown."""
+    reference = submit(site, second=PRIVATE)
+    post_review(signed_in(site, CLINICIAN), reference, {"outcome": "referred", "note": "x"})
+    erase(signed_in(site, ADMIN), reference, {"reason": REASON, "confirm": "y"})
+    row = stored(site, reference)
+    assert (row.shown, row.urgent_advice, row.review_outcome) == (None, None, None)
+    assert row.outcome and row.created_at and row.erased_at and row.version
+
+
+def test_expired_drafts_are_purged_by_the_app_itself(tmp_path):
+    """No command needed: after a response, an expired draft is deleted (every request here)."""
+    app = make_app(tmp_path, QUESTIONS_PATH=SMALL, DRAFT_PURGE_MINUTES=0)
+    patient = Patient(app.test_client())
+    assert patient.answer("first", FIRST).status_code == 302
+    assert patient.answer("second", SECOND | PRIVATE).status_code == 302
+    with app.app_context(), db.get_db().sessions() as s:
+        [token] = s.scalars(select(Draft.token)).all()
+    expire_draft(app, token)
+    response = app.test_client().get("/healthz")
+    response.close()
+    assert count(app, Draft) == 0
+    if not os.environ.get("TEST_DATABASE_URL"):
+        assert b"Quartermaine" not in on_disk(app)

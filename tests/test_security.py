@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from screening import create_app, db
 from screening.extensions import limiter
-from screening.models import Base
+from screening.models import AuditEvent, Base
 
-from .conftest import Patient, add_user, make_app
+from .conftest import DEFAULT, Clinician, Patient, add_user, make_app
+from .test_app import STRONG_KEY
 
 ERROR_CODES = {
     "/nope": 404,
@@ -73,11 +74,8 @@ def test_every_post_endpoint_rejects_a_missing_csrf_token(app):
     a signed-in admin posting to real records and accounts."""
     admin_id = add_user(app, "admin@example.org", role="admin")
     other_id = add_user(app, "other@example.org")
-    admin = Patient(app.test_client())
-    assert (
-        admin.post("/review/login", {"email": "admin@example.org", "password": "correct horse battery"}).status_code
-        == 302
-    )
+    admin = Clinician(app.test_client())
+    assert admin.sign_in("admin@example.org").status_code == 302
     patient = Patient(app.test_client())
     patient.answer(
         "warning_signs", {q.id: "no" for q in app.extensions["screening.questionnaire"].sections[0].questions}
@@ -85,7 +83,7 @@ def test_every_post_endpoint_rejects_a_missing_csrf_token(app):
     reference = "AAAA-BBBB-CCCC"
     values = {"section_id": "your_back_pain", "reference": reference, "user_id": str(other_id)}
     before = row_counts(app)
-    checked = 0
+    checked = refused = 0
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods:
             continue
@@ -101,9 +99,15 @@ def test_every_post_endpoint_rejects_a_missing_csrf_token(app):
                 assert response.status_code == 302 and response.location.endswith("/")
             else:
                 assert response.status_code == 400, (rule.endpoint, response.status_code)
+            refused += rule.endpoint != "review.logout"  # sign-out checks its own token (test_signout)
         checked += 1
     assert checked >= 12
-    assert admin_id and row_counts(app) == before
+    after = row_counts(app)
+    # Nothing changed but the audit log, which now records each refusal (issue 13, item 16).
+    assert admin_id and after | {"audit_events": 0} == before | {"audit_events": 0}
+    with app.app_context():
+        added = db.session().scalars(select(AuditEvent.action).where(AuditEvent.id > before["audit_events"])).all()
+    assert added == ["csrf_failed"] * refused
 
 
 def test_too_large_a_request_is_413_with_a_friendly_page(client):
@@ -170,13 +174,14 @@ def test_healthz_when_the_database_is_gone(tmp_path):
 
 
 def test_secure_cookies_in_production(tmp_path):
-    """With PRODUCTION on, the session cookie is Secure, HttpOnly and SameSite=Lax."""
-    app = make_app(tmp_path, PRODUCTION=True)
+    """With PRODUCTION on, the session cookie is Secure, HttpOnly, SameSite=Lax and __Host- (issue 13, item 13)."""
+    app = make_app(tmp_path, PRODUCTION=True, SECRET_KEY=STRONG_KEY)
     browser = Patient(app.test_client())
     questions = app.extensions["screening.questionnaire"].sections[0].questions
     browser.answer("warning_signs", {q.id: "no" for q in questions})
-    cookie = browser.client.get_cookie("screening_session")
-    assert cookie is not None
+    assert browser.client.get_cookie("screening_session") is None
+    cookie = browser.client.get_cookie("__Host-screening_session")
+    assert cookie is not None and cookie.path == "/" and not cookie.domain.startswith(".")
     assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
 
 
@@ -222,3 +227,49 @@ def test_database_counters_start_a_new_window_when_the_old_one_ends(app):
     store.clear("k")
     assert store.get("k") == 0
     store.database.engine.dispose()
+
+
+# --- production refuses unsafe settings; files are the owner's alone (issue 13, items 14 and 3) ---
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"SECRET_KEY": "x"}, "SECRET_KEY is too short"),
+        ({"SECRET_KEY": "a" * 64}, "SECRET_KEY is too short or too simple"),
+        ({"SECRET_KEY": STRONG_KEY, "DEBUG": True}, "DEBUG is on in production"),
+    ],
+)
+def test_production_refuses_a_weak_secret_key_or_debug(tmp_path, settings, says):
+    """SECRET_KEY=x or DEBUG=true with PRODUCTION on: the app will not start, and says why."""
+
+    with pytest.raises(SystemExit, match=says):
+        create_app({"QUESTIONS_PATH": DEFAULT, "PRODUCTION": True} | settings, instance_path=str(tmp_path))
+
+
+def test_the_key_kept_in_the_instance_folder_is_strong_enough_for_production(tmp_path):
+    """No SECRET_KEY given: the random one made on first run passes."""
+
+    app = create_app({"QUESTIONS_PATH": DEFAULT, "PRODUCTION": True}, instance_path=str(tmp_path / "instance"))
+    assert len(app.config["SECRET_KEY"]) >= 32
+
+
+@pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="SQLite's files")
+def test_the_database_its_log_and_the_instance_folder_are_the_owners_alone(tmp_path):
+    """screening.db, -wal and -shm are 0600 and the instance folder 0700, even under a lax umask."""
+    from screening import migrate
+
+    old = os.umask(0o022)
+    try:
+        app = create_app({"QUESTIONS_PATH": DEFAULT}, instance_path=str(tmp_path / "instance"))
+        with app.app_context():
+            migrate.upgrade()
+        questions = app.extensions["screening.questionnaire"].sections[0].questions
+        Patient(app.test_client()).answer("warning_signs", {q.id: "no" for q in questions})
+    finally:
+        os.umask(old)
+    instance = tmp_path / "instance"
+    assert instance.stat().st_mode & 0o777 == 0o700
+    files = [instance / name for name in ("screening.db", "screening.db-wal", "screening.db-shm", "secret_key")]
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: "0o600" for f in files}
+    app.extensions["screening.db"].engine.dispose()

@@ -9,11 +9,16 @@ import yaml
 
 from .problems import Path, Problem, QuestionnaireError
 
-# libyaml's parser when PyYAML has it (several times faster at start-up); same results.
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+class _Limits:
+    """Counts aliases while the file is composed, and nodes while their lines are mapped."""
+
+    def __init__(self) -> None:
+        self.aliases = 0
+        self.nodes = 0
 
 
-class _Loader(_Base):  # type: ignore[valid-type,misc]
+class _Loader(yaml.SafeLoader):
     """A safe loader that reads `yes`/`no` and dates as text, as YAML 1.2 does.
 
     YAML 1.1 turns a bare `no` into false and `2020-01-01` into a date object, which
@@ -21,6 +26,22 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]
     booleans and dates stay text for the validator to check.
     """
 
+    limits: _Limits
+    source: str
+
+
+def _compose_node(self: _Loader, parent: Any, index: Any) -> Any:
+    """Compose as PyYAML does, counting aliases (a bounded number per file)."""
+    if self.check_event(yaml.AliasEvent):
+        self.limits.aliases += 1
+        if self.limits.aliases > MAX_ALIASES:
+            line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
+            message = f"more than {MAX_ALIASES} aliases (*name): is this an alias bomb?"
+            raise QuestionnaireError(self.source, [Problem((), message, line)])
+    return yaml.SafeLoader.compose_node(self, parent, index)
+
+
+_Loader.compose_node = _compose_node  # type: ignore[method-assign, assignment]
 
 _Loader.yaml_implicit_resolvers = {
     first: [
@@ -37,16 +58,44 @@ _Loader.add_implicit_resolver(
 )
 
 
+# Anchors and aliases (&name, *name) may repeat a block, but a few nested ones can
+# stand for billions of nodes (a "billion laughs" file grew to 3 GB): past these limits
+# the file is refused with the line where it went too far.
+MAX_ALIASES = 100
+MAX_NODES = 100_000
+# Control characters other than tab, newline and carriage return: never meant, and
+# PyYAML's own message for them names no file.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _control_characters(text: str) -> list[Problem]:
+    """Each line holding a control character, with which one and where."""
+    problems = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        found = _CONTROL.search(line)
+        if found:
+            name = "NUL" if found.group() == "\x00" else f"U+{ord(found.group()):04X}"
+            problems.append(
+                Problem((), f"a control character ({name}) in column {found.start() + 1}: remove it", number)
+            )
+    return problems
+
+
 def _parse_yaml(text: str, source: str) -> tuple[Any, dict[Path, int]]:
     """Parse YAML text into data and a map of path -> line number (1-based)."""
+    control = _control_characters(text)
+    if control:
+        raise QuestionnaireError(source, control)
     loader = _Loader(text)
+    loader.limits = _Limits()
+    loader.source = source
     try:
         node = loader.get_single_node()
         if node is None:
             raise QuestionnaireError(source, [Problem((), "the file is empty")])
         lines: dict[Path, int] = {}
         problems: list[Problem] = []
-        _map_lines(node, (), lines, problems)
+        _map_lines(node, (), lines, problems, loader.limits, source)
         if problems:
             raise QuestionnaireError(source, problems)
         data = loader.construct_document(node)
@@ -60,8 +109,14 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[Path, int]]:
     return data, lines
 
 
-def _map_lines(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Problem]) -> None:
+def _map_lines(
+    node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Problem], limits: _Limits, source: str
+) -> None:
     """Record the line of every node, and catch keys given twice in one mapping."""
+    limits.nodes += 1
+    if limits.nodes > MAX_NODES:
+        message = f"more than {MAX_NODES} values once aliases (*name) are expanded: is this an alias bomb?"
+        raise QuestionnaireError(source, [Problem((), message, node.start_mark.line + 1)])
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
@@ -71,7 +126,7 @@ def _map_lines(node: yaml.Node, path: Path, lines: dict[Path, int], problems: li
             if key in seen:
                 problems.append(Problem(path + (key,), f"key '{key}' is given twice (first on line {seen[key]})", line))
             seen[key] = line
-            _map_lines(value_node, path + (key,), lines, problems)
+            _map_lines(value_node, path + (key,), lines, problems, limits, source)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _map_lines(item, path + (i,), lines, problems)
+            _map_lines(item, path + (i,), lines, problems, limits, source)

@@ -17,6 +17,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from .. import clock, db
 from ..extensions import login_manager
@@ -45,17 +46,39 @@ def now() -> dt.datetime:
     return clock.now()
 
 
+# Words any guesser of this app's passwords would try first (zxcvbn's "user inputs").
+SITE_WORDS = ("clinic", "screening", "physio", "physiotherapy", "acupuncture", "review", "patient", "needle")
+# zxcvbn's top score: about 10^10 guesses or more.
+MIN_STRENGTH = 4
+MAX_PASSWORD_LENGTH = 128  # zxcvbn's time grows with length; scrypt's does not care
+
+
 def password_problem(password: str, email: str = "", name: str = "") -> str | None:
-    """Why a new password is not good enough, or None."""
+    """Why a new password is not good enough, or None.
+
+    Length first, then the short list of the commonest passwords, then zxcvbn, a
+    strength estimator that knows tens of thousands of common passwords, words and
+    names, keyboard patterns, dates and l33t spellings, and this person's name and email.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Use at most {MAX_PASSWORD_LENGTH} characters"
     folded = password.casefold()
     if folded in COMMON_PASSWORDS or len(set(folded)) < 4:
         return "This password is too common or too easy to guess: choose another"
     for personal in (email.split("@")[0], name):
         if personal and len(personal) >= 4 and personal.casefold() in folded:
             return "Do not use your name or email address in your password"
+    personal_words = [word for word in (*email.replace("@", " ").replace(".", " ").split(), *name.split()) if word]
+    if zxcvbn(password, user_inputs=[*SITE_WORDS, *personal_words])["score"] < MIN_STRENGTH:
+        return "This password would be easy to guess: try three or four unrelated words"
     return None
+
+
+def temporary_password_expired(user: User) -> bool:
+    """Whether `user` still has an admin-given password that is past its time."""
+    return user.temporary_until is not None and user.temporary_until <= clock.now()
 
 
 def hash_password(password: str) -> str:

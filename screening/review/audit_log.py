@@ -21,7 +21,7 @@ from .. import audit, db
 from ..models import AuditEvent, User
 from . import accounts
 from .accounts import admin_required
-from .blueprint import bp
+from .blueprint import bp, same_origin_only
 from .csvstream import csv_chunks
 
 PAGE_SIZE = 50
@@ -153,6 +153,7 @@ def audit_log() -> Any:
 
 @bp.get("/audit.csv")
 @admin_required
+@same_origin_only
 def audit_csv() -> Response:
     """The filtered audit log as a CSV download (the download itself is audited)."""
     filters = _filters_or_400()

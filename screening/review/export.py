@@ -40,7 +40,7 @@ from ..models import Submission
 from ..questionnaire import Definition, Question
 from ..questionnaire.vocabulary import stored_flags
 from ..versions import current_definition, definition_for
-from .blueprint import bp
+from .blueprint import bp, same_origin_only
 from .csvstream import csv_chunks, safe_cell
 from .queries import Cursor, Filters, count, versions_in, walk
 from .queue import QueueFilters, render_queue
@@ -203,6 +203,7 @@ def export_batch_size() -> int:
 
 
 @bp.get("/export.csv")
+@same_origin_only
 def export_csv() -> Any:
     """The filtered queue (every page) as a CSV download."""
     form = QueueFilters(request.args)

@@ -1,21 +1,39 @@
 """Keeping health data no longer than needed: erasing one submission, purging old ones.
 
 On SQLite, deleted content is overwritten with zeros (`secure_delete`) in the same
-transaction, and the write-ahead log is checkpointed afterwards, so the text does not
-linger in the database file's free pages. `purge --vacuum` also rebuilds the file and
-empties the log, for when nothing at all may remain on disk.
+transaction, so it does not linger in the database file's free pages. The write-ahead
+log is another matter: it still holds the pages as they were *before* the erasure (the
+frames written when the patient sent the form), and a plain checkpoint copies the new
+pages into the file but leaves the old frames in the log until they happen to be
+overwritten. So after an erasure or a purge the log is checkpointed and truncated to
+nothing (TRUNCATE), waiting a moment for readers to finish; if one holds on, the next
+scheduled purge truncates it. `purge --vacuum` also rebuilds the file.
+
+What an erased submission keeps: its reference (the audit log names it), when it was
+sent and erased, the questionnaire version, and its outcome (urgent, not suitable
+today, ...), so that the clinic's counts of outcomes stay true. Everything the patient
+wrote or that could identify them goes: answers, derived values, flags, the questions
+shown, name, urgent advice, review notes and review outcome.
+
+Expired drafts are deleted on a schedule, by the app itself (`schedule_draft_purge`):
+after a response has been sent, at most once every DRAFT_PURGE_MINUTES per process.
+Any request drives it, `/healthz` probes included, so an idle server behind a load
+balancer still purges, and nothing outside the app (cron, a timer unit) can be
+forgotten. `flask purge` does the same by hand, with old submissions too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import click
-from flask import current_app
+from flask import Flask, Response, current_app, g, has_app_context
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import audit, db
@@ -32,15 +50,29 @@ def _zero_deleted_content(s: Session) -> None:
         s.execute(text("PRAGMA secure_delete = ON"))
 
 
-def _checkpoint(mode: str = "PASSIVE") -> None:
-    """On SQLite, copy the log into the database file (PASSIVE never waits for anyone)."""
-    if not db.get_db().is_sqlite:
-        return
+def _checkpoint(mode: str = "TRUNCATE", database: db.Database | None = None) -> bool:
+    """On SQLite, copy the log into the database file and (TRUNCATE) empty the log; whether it finished.
+
+    TRUNCATE waits for readers (up to two seconds here, not the usual thirty: an admin's
+    erasure should not hang on a long export), then tries twice more.
+    """
+    database = database or db.get_db()
+    if not database.is_sqlite:
+        return True
+    if has_app_context() and "db_session" in g:
+        g.db_session.close()  # this request's own reads would hold the log open (it reopens if used)
     # Outside any transaction: a checkpoint cannot run inside one.
-    connection = db.get_db().engine.raw_connection()
+    connection = database.engine.raw_connection()
     try:
-        connection.cursor().execute(f"PRAGMA wal_checkpoint({mode})")
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 2000")
+        for _ in range(3):
+            busy, _log, _done = cursor.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            if not busy:
+                return True
+        return False
     finally:
+        cursor.execute(f"PRAGMA busy_timeout = {int(database.busy_timeout * 1000)}")
         connection.close()
 
 
@@ -54,8 +86,11 @@ def erase(submission_id: int, reason: str) -> bool:
         submission.answers = {}
         submission.derived = {}
         submission.flags = []
+        submission.shown = None
         submission.patient_name = None
         submission.name_key = None
+        submission.urgent_advice = None
+        submission.review_outcome = None
         submission.review_state = "erased"
         submission.erased_at = utcnow()
         # Review notes may quote the patient; the draft is empty once sent, but make sure.
@@ -140,6 +175,47 @@ def purge(days: int) -> Purged:
         audit.record(s, "purge", actor="command line", detail=detail)
     _checkpoint()
     return Purged(submissions, drafts)
+
+
+def purge_expired_drafts(database: db.Database) -> int:
+    """Delete every expired draft (zeroed on disk, the log emptied); how many went."""
+    total = 0
+    while True:
+        with database.transaction() as s:
+            if database.is_sqlite:
+                s.execute(text("PRAGMA secure_delete = ON"))
+            done = _delete_drafts(s, utcnow(), BATCH_SIZE)
+        total += done
+        if done < BATCH_SIZE:
+            break
+    if total:
+        _checkpoint(database=database)
+    return total
+
+
+def schedule_draft_purge(app: Flask) -> None:
+    """Purge expired drafts after a response is sent, at most once every DRAFT_PURGE_MINUTES per process."""
+    state = {"last": time.monotonic()}  # the first one a full interval after start
+    lock = threading.Lock()
+
+    def purge_later(response: Response) -> Response:
+        interval = app.config["DRAFT_PURGE_MINUTES"] * 60
+        now = time.monotonic()
+        with lock:  # one request per interval and process takes the turn
+            if now - state["last"] < interval:
+                return response
+            state["last"] = now
+
+        def purge_now() -> None:
+            try:
+                purge_expired_drafts(db.get_db_of(app))
+            except SQLAlchemyError:
+                app.logger.exception("Purging expired drafts failed; the next interval tries again")
+
+        response.call_on_close(purge_now)
+        return response
+
+    app.after_request(purge_later)
 
 
 def vacuum() -> None:

@@ -5,6 +5,7 @@ Every change is one write transaction holding the change and its one audit row.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -18,10 +19,10 @@ from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from .. import audit, db
+from .. import audit, clock, db
 from ..extensions import limiter
 from ..models import User
-from . import accounts
+from . import accounts, throttle
 from .accounts import admin_required
 from .blueprint import ActionForm, bp
 
@@ -137,7 +138,11 @@ def create_account(name: str, email: str, role: str, password: str) -> User | No
     try:
         with db.get_db().transaction() as s:
             account = User(
-                email=accounts.normalise_email(email), name=name.strip(), password_hash=password_hash, role=role
+                email=accounts.normalise_email(email),
+                name=name.strip(),
+                password_hash=password_hash,
+                role=role,
+                temporary_until=temporary_until(),
             )
             s.add(account)
             s.flush()
@@ -163,14 +168,24 @@ def set_active(user_id: int, active: bool) -> tuple[User, bool]:
     return account, True
 
 
+def temporary_until() -> dt.datetime:
+    """When a password given now by an admin stops working."""
+    return clock.now() + dt.timedelta(days=current_app.config["TEMPORARY_PASSWORD_DAYS"])
+
+
 def save_password(user_id: int, password: str, action: str) -> User:
-    """Store a new password, end every session of the account, and audit it (never the password)."""
+    """Store a new password, end every session of the account, and audit it (never the password).
+
+    An admin's reset gives a temporary password (it must be changed, and expires); the
+    person's own change makes it theirs.
+    """
     password_hash = accounts.hash_password(password)
     with db.get_db().transaction() as s:
         account = s.get(User, user_id)
         if account is None:
             abort(404)
         account.password_hash = password_hash
+        account.temporary_until = temporary_until() if action == "password_reset" else None
         accounts.end_all_sessions(account.id, s)
         audit.record(s, action, target=account, detail={"role": account.role})
     return account
@@ -185,7 +200,25 @@ def _render(template: str, **context: Any) -> tuple[str, int]:
 @admin_required
 def users() -> str:
     """The accounts, with buttons to deactivate, reactivate and reset passwords."""
-    return render_template("review/users.html", accounts=all_accounts(), roles=ROLES)
+    everyone = all_accounts()
+    locked = throttle.locked_accounts([account.email for account in everyone])
+    return render_template("review/users.html", accounts=everyone, roles=ROLES, locked=locked)
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@admin_required
+def unlock_user(user_id: int) -> Response:
+    """Lift a lock-out after many failed sign-ins (the guesser's own slow-down stays)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with db.get_db().transaction() as s:
+        account = s.get(User, user_id)
+        if account is None:
+            abort(404)
+        throttle.unlock(s, account.email)
+        audit.record(s, "account_unlocked", target=account)
+    flash(f"{account.name}'s account is unlocked.")
+    return redirect(url_for("review.users"))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -199,7 +232,10 @@ def add_user() -> Any:
     if account is None:
         form.email.errors = [DUPLICATE_EMAIL]
         return _render("review/user_new.html", form=form)
-    flash(f"Account created for {account.name} ({account.email}). Give them the temporary password in person.")
+    flash(
+        f"Account created for {account.name} ({account.email}). Give them the temporary password in person: "
+        f"it works for {current_app.config['TEMPORARY_PASSWORD_DAYS']} days, and only to choose their own."
+    )
     return redirect(url_for("review.users"))
 
 
