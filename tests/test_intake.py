@@ -1052,3 +1052,65 @@ def test_an_urgent_answer_on_a_page_with_errors_is_assessed_once(tmp_path, monke
     assert "urgent-panel" in response.text
     assert len(calls) == 1
 
+
+# --- telling the patient why -------------------------------------------------------------
+
+
+def why_section(page) -> str:
+    """The text of the outcome page's "Why" list ("" when there is none)."""
+    match = re.search(r"<h2>Why</h2>(.*?)</ul>", page.text, re.S)
+    return text_of(match.group(1)) if match else ""
+
+
+def test_not_suitable_says_why_and_what_to_do_next_never_the_clinicians_reason(client):
+    """Each contraindication's patient reason is under "Why" with its next step; no source or clinical reason."""
+    fill_in(client, skin_and_healing={"metal_allergy": "yes"}, your_health={"anticoagulant": "yes"})
+    done = submit_and_show(client)
+    why = why_section(done)
+    assert "You are allergic to metal, and the needles are metal." in why
+    assert "The clinic will call you to talk about other needles or treatments." in why
+    # the precaution's reason too, with the default next step for its level
+    assert "You take medicine to thin your blood" in why
+    assert why.index("allergic to metal") < why.index("thin your blood")  # the stronger reason first
+    assert "not usually advised" not in done.text and "S14" not in done.text
+    assert "Anticoagulant" not in done.text
+
+
+def test_not_wanting_acupuncture_is_respected(client):
+    """'No, I do not want acupuncture' is told as a choice, not a risk."""
+    fill_in(client, your_session={"understands_and_agrees": "no"})
+    why = why_section(submit_and_show(client))
+    assert "You told us you do not want acupuncture. That is fine." in why
+    assert "Your physio will talk about other treatments at your appointment." in why
+
+
+def test_not_sure_i_understand_leads_to_a_talk(client):
+    """'I am not sure I understand' is a talk with the physio first."""
+    fill_in(client, your_session={"understands_and_agrees": "questions"})
+    done = submit_and_show(client)
+    assert "Your physio will talk with you first" in text_of(done)
+    assert "Your physio will answer your questions before anything happens." in why_section(done)
+
+
+def test_an_all_clear_outcome_has_no_why(client):
+    """A suitable outcome lists no reasons."""
+    fill_in(client)
+    assert why_section(submit_and_show(client)) == ""
+
+
+DISCLAIMER = (
+    "This service gives general information. It does not replace advice or treatment from your own doctor or "
+    "other health professional."
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/intake/warning_signs", "/intake/check", "/intake/done", "/info/before-your-session", "/info/aftercare"],
+)
+def test_the_disclaimer_is_on_every_patient_page(client, url):
+    """Every patient page carries the clinic article's disclaimer."""
+    fill_in(client)
+    if url == "/intake/done":
+        client.submit()
+    assert DISCLAIMER in text_of(client.get(url))
