@@ -160,5 +160,8 @@ def posted_answer(q: Question, form: SectionForm) -> Any:
 
 
 def required_message(q: Question) -> str:
-    """What to tell a patient who left a required question empty."""
+    """What to tell a patient who left a required question empty: the question's own
+    `error:` from the file (GOV.UK style), else the type's prompt and the question's label."""
+    if q.error:
+        return q.error
     return f"{FIELD_TYPES[q.type].prompt}: {q.label}"

@@ -38,7 +38,7 @@ def test_check_questions_prints_a_summary(runner):
     """A valid file: sections, questions, flags by level, and the cases passed."""
     result = runner.invoke(args=["check-questions"])
     assert result.exit_code == 0, result.output
-    assert "Sections: 5" in result.output
+    assert "Sections: 13" in result.output
     assert "urgent 17" in result.output
     assert "Test cases: 94 of 94 passed." in result.output
 

@@ -126,6 +126,6 @@ def test_random_posts_never_break_a_page(fuzz_app, section, data):
 def test_a_hidden_control_character_is_refused_not_a_crash(fuzz_app):
     """NUL cannot be stored by PostgreSQL: the patient is asked to retype instead."""
     client = fuzz_app.test_client()
-    response = client.post("/intake/your_health", data={"medicines": "aspirin\x00"})
+    response = client.post("/intake/heart_and_medicines", data={"medicines": "aspirin\x00"})
     assert response.status_code == 400
     assert "hidden character" in response.text

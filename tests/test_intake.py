@@ -30,69 +30,71 @@ REFERENCE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 
 # The default questionnaire's pages, in order, each with a complete "all clear" answer set
 # (the values of the embedded `all clear` case in questions.yaml, as a browser posts them).
-ALL_CLEAR: dict[str, dict[str, str | list[str]]] = {
-    "warning_signs": {
-        "saddle_numbness": "no",
-        "bladder_bowel_change": "no",
-        "sexual_function_change": "no",
-        "both_legs_symptoms": "no",
-        "leg_weakness_worsening": "no",
-        "chest_pain": "no",
-        "tummy_pain": "no",
-        "major_trauma": "no",
-    },
-    "your_back_pain": {
-        "fever_or_unwell": "no",
-        "weight_loss": "no",
-        "night_pain": "no",
-        "back_lump_or_shape_change": "no",
-        "cancer_history": "no",
-        "minor_injury_sudden_pain": "no",
-        "osteoporosis_or_steroids": "no",
-        "pain_getting_worse": "no",
-        "straining_pain": "no",
-        "iv_drug_use": "no",
-        "inflammatory_back_pain": "no",
-        "pain_duration": "weeks_6_to_12",
-        "pain_areas": ["lower_back", "buttocks"],
-        "pain_now": "5",
-    },
-    "about_you": {
-        "full_name": "Sam Taylor",
-        "date_of_birth": DATE_OF_BIRTH,
-        "phone": "07700 900982",
-        "email": "sam.taylor@example.com",
-        "sex": "female",
-        "first_acupuncture": "no",
-    },
-    "your_health": {
-        "pregnant": "no",
-        "bleeding_disorder": "no",
-        "anticoagulant": "no",
-        "antiplatelet": "no",
-        "implanted_device": "no",
-        "epilepsy": "no",
-        "fainting_history": "no",
-        "diabetes": "no",
-        "poor_sensation_or_healing": "no",
-        "immune_weak": "no",
-        "lymphoedema_or_nodes_removed": "no",
-        "metal_allergy": "no",
-        "skin_problem_treatment_area": "no",
-        "heart_valve": "no",
-        "back_surgery_or_implant": "no",
-        "medicines": "Ibuprofen when needed",
-    },
-    "your_session": {
-        "previous_bad_reaction": "no",
-        "needle_fear": "ok",
-        "alcohol_or_drugs_today": "no",
-        "eaten_recently": "yes",
-        "driving_after": "no",
-        "understands_and_agrees": "yes",
-        "consent_to_store": "y",
-    },
+ANSWERS_ALL_CLEAR: dict[str, str | list[str]] = {
+    "saddle_numbness": "no",
+    "bladder_bowel_change": "no",
+    "sexual_function_change": "no",
+    "both_legs_symptoms": "no",
+    "leg_weakness_worsening": "no",
+    "chest_pain": "no",
+    "tummy_pain": "no",
+    "major_trauma": "no",
+    "fever_or_unwell": "no",
+    "weight_loss": "no",
+    "night_pain": "no",
+    "back_lump_or_shape_change": "no",
+    "cancer_history": "no",
+    "minor_injury_sudden_pain": "no",
+    "osteoporosis_or_steroids": "no",
+    "pain_getting_worse": "no",
+    "straining_pain": "no",
+    "iv_drug_use": "no",
+    "inflammatory_back_pain": "no",
+    "pain_duration": "weeks_6_to_12",
+    "pain_areas": ["lower_back", "buttocks"],
+    "pain_now": "5",
+    "full_name": "Sam Taylor",
+    "date_of_birth": DATE_OF_BIRTH,
+    "phone": "07700 900982",
+    "email": "sam.taylor@example.com",
+    "sex": "female",
+    "first_acupuncture": "no",
+    "pregnant": "no",
+    "bleeding_disorder": "no",
+    "anticoagulant": "no",
+    "antiplatelet": "no",
+    "implanted_device": "no",
+    "epilepsy": "no",
+    "fainting_history": "no",
+    "diabetes": "no",
+    "poor_sensation_or_healing": "no",
+    "immune_weak": "no",
+    "lymphoedema_or_nodes_removed": "no",
+    "metal_allergy": "no",
+    "skin_problem_treatment_area": "no",
+    "heart_valve": "no",
+    "back_surgery_or_implant": "no",
+    "medicines": "Ibuprofen when needed",
+    "previous_bad_reaction": "no",
+    "needle_fear": "ok",
+    "alcohol_or_drugs_today": "no",
+    "eaten_recently": "yes",
+    "driving_after": "no",
+    "understands_and_agrees": "yes",
+    "consent_to_store": "y",
 }
+
+
+def by_page(answers: dict[str, str | list[str]]) -> dict[str, dict[str, str | list[str]]]:
+    """Answers grouped by the page (section) that asks them, in the pages' order."""
+    defn = load(DEFAULT)
+    pages: dict[str, dict[str, str | list[str]]] = {s.id: {} for s in defn.sections}
+    for qid, value in answers.items():
+        pages[defn.questions[qid].section_id][qid] = value
+    return pages
+
+
+ALL_CLEAR = by_page(ANSWERS_ALL_CLEAR)
 SECTIONS = list(ALL_CLEAR)
 
 # The small test questionnaire (tests/data/small.yaml), all clear.
@@ -289,7 +291,7 @@ def test_saddle_numbness_is_urgent_with_emergency_advice(app, client):
 
 def test_metal_allergy_is_not_suitable(app, client):
     """A contraindication: told not to come for needling today, and that the clinic will call."""
-    fill_in(client, your_health={"metal_allergy": "yes"})
+    fill_in(client, skin_and_healing={"metal_allergy": "yes"})
     done = submit_and_show(client)
     page = text_of(done)
 
@@ -337,21 +339,21 @@ def test_submitted_draft_keeps_no_copy_of_the_answers(app, client):
 # --- 2. progress and titles --------------------------------------------------------------
 
 
-def test_second_page_shows_step_2_of_5(client):
+def test_second_page_shows_step_2_of_13(client):
     """The progress line and the page title both say which step this is."""
     client.answer("warning_signs", ALL_CLEAR["warning_signs"])
-    page = client.get("/intake/your_back_pain")
+    page = client.get("/intake/more_warning_signs")
     assert page.status_code == 200
-    assert "Step 2 of 5" in text_of(page)
-    assert "Step 2 of 5" in title_of(page)
-    assert title_of(page).startswith("Your back pain")
+    assert "Step 2 of 13" in text_of(page)
+    assert "Step 2 of 13" in title_of(page)
+    assert title_of(page).startswith("More warning signs")
     assert not title_of(page).startswith("Error:")
 
 
-def test_last_page_is_step_5_of_5(client):
+def test_last_page_is_step_13_of_13(client):
     """The last page says it is the last step."""
     page = client.get("/intake/your_session")
-    assert "Step 5 of 5" in title_of(page)
+    assert "Step 13 of 13" in title_of(page)
 
 
 def test_error_page_title_starts_with_error(client):
@@ -359,7 +361,7 @@ def test_error_page_title_starts_with_error(client):
     page = client.answer("warning_signs", {})
     assert page.status_code == 400
     assert title_of(page).startswith("Error: Warning signs")
-    assert "Step 1 of 5" in title_of(page)
+    assert "Step 1 of 13" in title_of(page)
 
 
 # --- 3. validation -----------------------------------------------------------------------
@@ -383,12 +385,12 @@ def test_missing_answers_are_listed_and_shown_beside_each_question(app, client):
 
 def test_partly_answered_page_keeps_answers_and_flags_only_the_missing(app, client):
     """Only the unanswered questions are in error; the answers given are still ticked."""
-    answers = dict(ALL_CLEAR["warning_signs"])
+    answers = dict(ALL_CLEAR["more_warning_signs"])
     del answers["chest_pain"]
-    page = client.answer("warning_signs", answers)
+    page = client.answer("more_warning_signs", answers)
     assert page.status_code == 400
     assert errors_on(page) == ["chest_pain"]
-    assert checked(page, "saddle_numbness") == ["no"]
+    assert checked(page, "leg_weakness_worsening") == ["no"]
     assert checked(page, "chest_pain") == []
     assert drafts(app) == []
 
@@ -419,7 +421,8 @@ def test_invalid_answer_is_refused_and_nothing_saved(app, client, qid, value, me
     client.answer("warning_signs", ALL_CLEAR["warning_signs"])
     before = saved_answers(app)
 
-    page = client.answer("about_you", ALL_CLEAR["about_you"] | {qid: value})
+    section_id = load(DEFAULT).questions[qid].section_id
+    page = client.answer(section_id, ALL_CLEAR[section_id] | {qid: value})
     assert page.status_code == 400
     assert errors_on(page) == [qid]
     assert message in field_error(page, qid)
@@ -437,7 +440,7 @@ def test_day_month_year_date_is_accepted(app, client):
 
 def test_out_of_range_scale_value_is_refused(app, client):
     """A forged pain score of 11 on a 0-10 scale is refused."""
-    page = client.answer("your_back_pain", ALL_CLEAR["your_back_pain"] | {"pain_now": "11"})
+    page = client.answer("where_it_hurts", ALL_CLEAR["where_it_hurts"] | {"pain_now": "11"})
     assert page.status_code == 400
     assert errors_on(page) == ["pain_now"]
     assert drafts(app) == []
@@ -477,8 +480,8 @@ def test_unticked_consent_box_is_asked_for(app, client):
     page = client.answer("your_session", answers)
     assert page.status_code == 400
     assert errors_on(page) == ["consent_to_store"]
-    assert field_error(page, "consent_to_store") == "Tick the box to agree: Agree to store answers"
-    assert checked(page, "needle_fear") == ["ok"]
+    assert field_error(page, "consent_to_store") == "Tick the box to agree that the clinic can store your answers"
+    assert checked(page, "understands_and_agrees") == ["yes"]
     assert drafts(app) == []
 
 
@@ -494,20 +497,24 @@ def test_number_question_accepts_a_number(small_app, small):
 
 def test_back_to_an_earlier_page_shows_the_saved_answers(client):
     """Going back to page 1 after page 2 shows every answer still ticked."""
-    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"chest_pain": "yes"})
+    client.answer("more_warning_signs", ALL_CLEAR["more_warning_signs"] | {"chest_pain": "yes"})
     client.answer("your_back_pain", ALL_CLEAR["your_back_pain"])
+    client.answer("cancer_and_injury", ALL_CLEAR["cancer_and_injury"])
+    client.answer("how_your_pain_behaves", ALL_CLEAR["how_your_pain_behaves"])
+    client.answer("where_it_hurts", ALL_CLEAR["where_it_hurts"])
 
-    page2 = client.get("/intake/about_you")
-    assert 'class="back-link" href="/intake/your_back_pain"' in page2.text
+    page3 = client.get("/intake/cancer_and_injury")
+    assert 'class="back-link" href="/intake/your_back_pain"' in page3.text
 
-    page1 = client.get("/intake/warning_signs")
-    assert checked(page1, "chest_pain") == ["yes"]
-    for qid in ALL_CLEAR["warning_signs"]:
+    page2 = client.get("/intake/more_warning_signs")
+    assert checked(page2, "chest_pain") == ["yes"]
+    for qid in ALL_CLEAR["more_warning_signs"]:
         if qid != "chest_pain":
-            assert checked(page1, qid) == ["no"], qid
-    back_pain = client.get("/intake/your_back_pain")
+            assert checked(page2, qid) == ["no"], qid
+    back_pain = client.get("/intake/how_your_pain_behaves")
     assert checked(back_pain, "pain_duration") == ["weeks_6_to_12"]
-    assert checked(back_pain, "pain_now") == ["5"]
+    where = client.get("/intake/where_it_hurts")
+    assert checked(where, "pain_now") == ["5"]
 
 
 def test_text_answers_are_filled_in_again(client):
@@ -517,7 +524,7 @@ def test_text_answers_are_filled_in_again(client):
     assert value_of(about, "full_name") == "Sam Taylor"
     assert value_of(about, "date_of_birth") == DATE_OF_BIRTH
     assert value_of(about, "phone") == "07700 900982"
-    health = client.get("/intake/your_health")
+    health = client.get("/intake/heart_and_medicines")
     assert "Ibuprofen when needed</textarea>" in health.text
     session = client.get("/intake/your_session")
     assert checked(session, "consent_to_store") == ["y"]
@@ -545,16 +552,16 @@ def test_change_from_check_page_returns_there_with_the_new_answer(app, client):
     fill_in(client)
     before = summary_rows(client.get("/intake/check"))
 
-    page = client.get("/intake/your_back_pain?change=1")
+    page = client.get("/intake/how_your_pain_behaves?change=1")
     assert page.status_code == 200
     assert "Save and go back to your answers" in page.text
     assert 'class="back-link" href="/intake/check"' in page.text
     assert checked(page, "pain_duration") == ["weeks_6_to_12"]
 
     response = client.post(
-        "/intake/your_back_pain?change=1",
-        ALL_CLEAR["your_back_pain"] | {"pain_duration": "over_12_weeks"},
-        token=client.token("/intake/your_back_pain?change=1"),
+        "/intake/how_your_pain_behaves?change=1",
+        ALL_CLEAR["how_your_pain_behaves"] | {"pain_duration": "over_12_weeks"},
+        token=client.token("/intake/how_your_pain_behaves?change=1"),
     )
     assert location(response) == "/intake/check"
 
@@ -569,14 +576,14 @@ def test_change_from_check_page_returns_there_with_the_new_answer(app, client):
 def test_follow_up_question_on_the_same_page_must_be_answered(app, client):
     """A 'yes' that shows a follow-up on the same page asks for it before saving the change."""
     fill_in(client)
-    url = "/intake/your_back_pain?change=1"
-    page = client.post(url, ALL_CLEAR["your_back_pain"] | {"cancer_history": "yes"}, token=client.token(url))
+    url = "/intake/cancer_and_injury?change=1"
+    page = client.post(url, ALL_CLEAR["cancer_and_injury"] | {"cancer_history": "yes"}, token=client.token(url))
     assert page.status_code == 400
     assert errors_on(page) == ["cancer_back_pain_checked"]
     assert checked(page, "cancer_history") == ["yes"]
     assert saved_answers(app)["cancer_history"] == "no"
 
-    answers = ALL_CLEAR["your_back_pain"] | {"cancer_history": "yes", "cancer_back_pain_checked": "yes"}
+    answers = ALL_CLEAR["cancer_and_injury"] | {"cancer_history": "yes", "cancer_back_pain_checked": "yes"}
     assert location(client.post(url, answers, token=client.token(url))) == "/intake/check"
     assert summary_rows(client.get("/intake/check"))["Doctor checked pain since cancer"] == "Yes"
 
@@ -652,25 +659,25 @@ def test_expired_token_on_a_page_keeps_the_answers(csrf_app):
     """A page sent after the token expired is shown again with the answers filled in; the retry saves."""
     patient = Patient(csrf_app.test_client())
     patient.answer("warning_signs", ALL_CLEAR["warning_signs"])
-    patient.get("/intake/your_back_pain")
-    answers = ALL_CLEAR["your_back_pain"] | {"pain_duration": "over_12_weeks", "pain_now": "7"}
+    patient.get("/intake/how_your_pain_behaves")
+    answers = ALL_CLEAR["how_your_pain_behaves"] | {"pain_duration": "over_12_weeks", "pain_getting_worse": "no"}
 
-    page = patient.post("/intake/your_back_pain", answers, token=expired_token(csrf_app, patient))
+    page = patient.post("/intake/how_your_pain_behaves", answers, token=expired_token(csrf_app, patient))
     assert page.status_code == 400
     assert "Something went wrong with that request" not in page.text  # not the bare error page
     assert "Your answers are still here" in text_of(page)
-    assert title_of(page).startswith("Error: Your back pain")
+    assert title_of(page).startswith("Error: Pain patterns")
     assert checked(page, "pain_duration") == ["over_12_weeks"]
-    assert checked(page, "pain_now") == ["7"]
-    assert checked(page, "night_pain") == ["no"]
+    assert checked(page, "pain_getting_worse") == ["no"]
+    assert checked(page, "straining_pain") == ["no"]
     assert "pain_duration" not in saved_answers(csrf_app)
     assert "saddle_numbness" in saved_answers(csrf_app)  # the earlier page is safe
 
     fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-    retry = patient.post("/intake/your_back_pain", answers, token=fresh)
-    assert location(retry) == "/intake/about_you"
+    retry = patient.post("/intake/how_your_pain_behaves", answers, token=fresh)
+    assert location(retry) == "/intake/where_it_hurts"
     assert saved_answers(csrf_app)["pain_duration"] == "over_12_weeks"
-    assert saved_answers(csrf_app)["pain_now"] == 7
+    assert saved_answers(csrf_app)["pain_getting_worse"] == "no"
 
 
 def test_forged_token_is_refused_and_nothing_saved(csrf_app):
@@ -752,9 +759,9 @@ def test_send_with_unanswered_questions_goes_to_them(app, client):
     """Send before every page is done goes to the first missing question instead of recording."""
     client.answer("warning_signs", ALL_CLEAR["warning_signs"])
     response = client.post("/intake/submit", token=client.token("/intake/warning_signs"))
-    assert location(response) == "/intake/your_back_pain?change=1"
+    assert location(response) == "/intake/more_warning_signs?change=1"
     assert submissions(app) == []
-    assert "Please answer the questions that are still missing" in text_of(client.get("/intake/your_back_pain"))
+    assert "Please answer the questions that are still missing" in text_of(client.get("/intake/more_warning_signs"))
 
 
 # --- 8. urgent advice at once ------------------------------------------------------------
@@ -765,9 +772,9 @@ def test_urgent_answer_on_page_1_warns_on_page_2(client):
     first = client.get("/intake/warning_signs")
     assert urgent_advice_on(first) is None
     response = client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
-    assert location(response) == "/intake/your_back_pain"
+    assert location(response) == "/intake/more_warning_signs"
 
-    page = client.get("/intake/your_back_pain")
+    page = client.get("/intake/more_warning_signs")
     assert urgent_advice_on(page) == EMERGENCY
     assert "Do not wait for your appointment, and do not finish this form first" in text_of(page)
     assert urgent_advice_on(client.get("/intake/check")) == EMERGENCY
@@ -927,7 +934,7 @@ def test_an_urgent_answer_can_be_sent_at_once_unfinished(app, client):
 def test_an_urgent_answer_on_a_page_with_an_error_is_kept_and_can_be_sent(app, client):
     """Yes to saddle numbness but a question skipped: the warning shows, and sending works."""
     answers = ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"}
-    answers.pop("chest_pain")
+    answers.pop("both_legs_symptoms")
     page = client.answer("warning_signs", answers)
     assert page.status_code == 400
     assert "Send my answers to the clinic now" in page.text
@@ -941,8 +948,8 @@ def test_an_urgent_answer_on_a_page_with_an_error_is_kept_and_can_be_sent(app, c
 def test_an_unfinished_form_without_urgent_answers_cannot_be_sent(app, client):
     """Sending early is only for urgent answers: otherwise the missing page is shown."""
     client.answer("warning_signs", ALL_CLEAR["warning_signs"])
-    response = client.post("/intake/submit", token=client.token("/intake/your_back_pain"))
-    assert "/intake/your_back_pain" in location(response)
+    response = client.post("/intake/submit", token=client.token("/intake/more_warning_signs"))
+    assert "/intake/more_warning_signs" in location(response)
     assert submissions(app) == []
 
 
@@ -974,8 +981,8 @@ def test_answers_the_questionnaire_no_longer_accepts_are_dropped_not_stuck(app, 
     assert check.status_code == 200
     assert "Not answered yet" in text_of(check)
     response = client.post("/intake/submit", token=client.token("/intake/warning_signs"))
-    assert "/intake/your_back_pain" in location(response)  # the invalid answer is asked again
-    client.answer("your_back_pain", ALL_CLEAR["your_back_pain"])
+    assert "/intake/where_it_hurts" in location(response)  # the invalid answer is asked again
+    client.answer("where_it_hurts", ALL_CLEAR["where_it_hurts"])
     assert location(client.submit()) == "/intake/done"
     [row] = submissions(app)
     assert "removed_question" not in row.answers and row.answers["pain_now"] == 5
@@ -985,7 +992,7 @@ def test_continue_where_you_left_off_goes_to_the_first_unfinished_page(client):
     """A returning patient carries on at the first page with questions still to answer."""
     client.answer("warning_signs", ALL_CLEAR["warning_signs"])
     start = client.get("/")
-    assert 'href="/intake/your_back_pain">Continue where you left off' in start.text
+    assert 'href="/intake/more_warning_signs">Continue where you left off' in start.text
 
 
 def test_one_assessment_per_request(tmp_path, monkeypatch):
@@ -1044,3 +1051,66 @@ def test_an_urgent_answer_on_a_page_with_errors_is_assessed_once(tmp_path, monke
     assert response.status_code == 400
     assert "urgent-panel" in response.text
     assert len(calls) == 1
+
+
+# --- telling the patient why -------------------------------------------------------------
+
+
+def why_section(page) -> str:
+    """The text of the outcome page's "Why" list ("" when there is none)."""
+    match = re.search(r"<h2>Why</h2>(.*?)</ul>", page.text, re.S)
+    return text_of(match.group(1)) if match else ""
+
+
+def test_not_suitable_says_why_and_what_to_do_next_never_the_clinicians_reason(client):
+    """Each contraindication's patient reason is under "Why" with its next step; no source or clinical reason."""
+    fill_in(client, skin_and_healing={"metal_allergy": "yes"}, your_health={"anticoagulant": "yes"})
+    done = submit_and_show(client)
+    why = why_section(done)
+    assert "You are allergic to metal, and the needles are metal." in why
+    assert "The clinic will call you to talk about other needles or treatments." in why
+    # the precaution's reason too, with the default next step for its level
+    assert "You take medicine to thin your blood" in why
+    assert why.index("allergic to metal") < why.index("thin your blood")  # the stronger reason first
+    assert "not usually advised" not in done.text and "S14" not in done.text
+    assert "Anticoagulant" not in done.text
+
+
+def test_not_wanting_acupuncture_is_respected(client):
+    """'No, I do not want acupuncture' is told as a choice, not a risk."""
+    fill_in(client, your_session={"understands_and_agrees": "no"})
+    why = why_section(submit_and_show(client))
+    assert "You told us you do not want acupuncture. That is fine." in why
+    assert "Your physio will talk about other treatments at your appointment." in why
+
+
+def test_not_sure_i_understand_leads_to_a_talk(client):
+    """'I am not sure I understand' is a talk with the physio first."""
+    fill_in(client, your_session={"understands_and_agrees": "questions"})
+    done = submit_and_show(client)
+    assert "Your physio will talk with you first" in text_of(done)
+    assert "Your physio will answer your questions before anything happens." in why_section(done)
+
+
+def test_an_all_clear_outcome_has_no_why(client):
+    """A suitable outcome lists no reasons."""
+    fill_in(client)
+    assert why_section(submit_and_show(client)) == ""
+
+
+DISCLAIMER = (
+    "This service gives general information. It does not replace advice or treatment from your own doctor or "
+    "other health professional."
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/intake/warning_signs", "/intake/check", "/intake/done", "/info/before-your-session", "/info/aftercare"],
+)
+def test_the_disclaimer_is_on_every_patient_page(client, url):
+    """Every patient page carries the clinic article's disclaimer."""
+    fill_in(client)
+    if url == "/intake/done":
+        client.submit()
+    assert DISCLAIMER in text_of(client.get(url))

@@ -431,7 +431,7 @@ def test_body_map_answers_are_drawn_on_the_record(app, clinician):
     from .http_patient import all_clear_answers
 
     pages = all_clear_answers(load(DEFAULT))
-    pages["your_back_pain"]["pain_areas"] = ["lower_back", "left_foot", "right_lower_leg"]
+    pages["where_it_hurts"]["pain_areas"] = ["lower_back", "left_foot", "right_lower_leg"]
     patient = Patient(app.test_client())
     for section_id, answers in pages.items():
         assert patient.answer(section_id, answers).status_code == 302

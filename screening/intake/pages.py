@@ -129,6 +129,22 @@ def check_summary(defn: Definition, result: Assessment) -> list[tuple[Section, l
     return out
 
 
+# What to do next when a flag gives no `next_step` of its own, by level.
+DEFAULT_NEXT_STEP = {
+    "contraindication": "The clinic will call you before your appointment.",
+    "precaution": "Your physio will talk this through with you before any needles are used.",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One line under "Why": the patient's own reason and what to do next (never the
+    clinician's reason or a source)."""
+
+    text: str
+    next_step: str
+
+
 @dataclass
 class OutcomeView:
     """The outcome page's message, with urgent advice and the answers behind it."""
@@ -137,6 +153,20 @@ class OutcomeView:
     message: str
     advice: str | None
     because: list[str]
+    reasons: list[Reason] = field(default_factory=list)
+
+
+def patient_reasons(flags: list) -> list[Reason]:
+    """The reasons to show a patient: contraindications first, then precautions, once each."""
+    out: list[Reason] = []
+    for level in ("contraindication", "precaution"):
+        for flag in flags:
+            if flag.level != level or not flag.patient_reason:
+                continue
+            reason = Reason(flag.patient_reason, flag.next_step or DEFAULT_NEXT_STEP[level])
+            if reason not in out:
+                out.append(reason)
+    return out
 
 
 def outcome_view(defn: Definition, submission: Submission) -> OutcomeView:
@@ -144,13 +174,15 @@ def outcome_view(defn: Definition, submission: Submission) -> OutcomeView:
     text = getattr(defn.outcomes, submission.outcome)
     advice = None
     because: list[str] = []
+    flags = stored_flags(submission.flags)
     if submission.outcome == "urgent":
         advice = defn.outcomes.urgent.advice.get(submission.urgent_advice or "", None)
-        for flag in stored_flags(submission.flags):
+        for flag in flags:
             if flag.level != "urgent":
                 continue
             for qid in flag.about:
                 q = defn.questions.get(qid)
                 if q is not None and q.label not in because:
                     because.append(q.label)
-    return OutcomeView(text.title, text.message, advice, because)
+    reasons = patient_reasons(flags) if submission.outcome in ("not_suitable", "review") else []
+    return OutcomeView(text.title, text.message, advice, because, reasons)
