@@ -135,7 +135,7 @@ def test_a_signed_off_change_passes_again(runner, tmp_path):
     assert len(before) == len(after)
     assert [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b] == [
         line_of(text, "    by: ") - 1,
-        line_of(text, "    on: ") - 1,
+        line_of(text, "    date: ") - 1,
         line_of(text, "    fingerprint: ") - 1,
     ] or [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b] == [
         line_of(text, "    by: ") - 1,

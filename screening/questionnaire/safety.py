@@ -137,7 +137,7 @@ def sign_off_problems(defn: Definition) -> list[Problem]:
             Problem(
                 ("safety", "sign_off", "fingerprint"),
                 f"the red-flag questions, urgent flags or urgent advice have changed since {sign.by} signed them off"
-                f" on {sign.on}: patients would be told something no clinician has approved. {SIGN_OFF_HOW}",
+                f" on {sign.date}: patients would be told something no clinician has approved. {SIGN_OFF_HOW}",
                 defn.line_of(("safety", "sign_off", "fingerprint")),
             )
         ]
@@ -163,15 +163,15 @@ def sign(text: str, source: str, by: str, on: str) -> tuple[str, str]:
         defn = Definition.model_validate(data)
     except ValidationError as exc:
         raise QuestionnaireError(source, [_from_pydantic(err, lines) for err in exc.errors()]) from None
-    keys = ("by", "on", "fingerprint")
+    keys = ("by", "date", "fingerprint")
     where = {key: lines.get(("safety", "sign_off", key)) for key in keys}
     if defn.safety is None or None in where.values():
         raise QuestionnaireError(
-            source, [Problem(("safety",), "add a safety: sign_off: block with by:, on: and fingerprint: lines first")]
+            source, [Problem(("safety",), "add a safety: sign_off: block with by:, date: and fingerprint: lines first")]
         )
     print_ = fingerprint(defn)
     out = text.split("\n")
-    values = {"by": json.dumps(by, ensure_ascii=False), "on": json.dumps(on), "fingerprint": print_}
+    values = {"by": json.dumps(by, ensure_ascii=False), "date": json.dumps(on), "fingerprint": print_}
     for key in keys:
         i = where[key] - 1  # type: ignore[operator]
         head = out[i][: out[i].index(f"{key}:") + len(key) + 1]

@@ -179,7 +179,7 @@ class SignOff(_Strict):
     """A clinician's review of the safety-critical text, and a fingerprint of what they read."""
 
     by: str = Text
-    on: str = Field(pattern=DATE_RE.pattern)
+    date: str = Field(pattern=DATE_RE.pattern)  # not `on:`, which YAML 1.1 tools read as true
     fingerprint: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
 
 
