@@ -21,6 +21,7 @@ import os
 import secrets
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -84,15 +85,24 @@ def sections(path: Path) -> list[dict[str, Any]]:
 
 
 class Store:
-    """One connection per worker process, opened on first use (after gunicorn forks)."""
+    """One connection per worker process and thread, opened on first use (after gunicorn forks)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.conn: Any = None
+        self._local = threading.local()
         self.pid = 0
 
+    @property
+    def conn(self) -> Any:
+        """This thread's connection (gunicorn's threaded workers serve several at once)."""
+        return getattr(self._local, "conn", None)
+
+    @conn.setter
+    def conn(self, value: Any) -> None:
+        self._local.conn = value
+
     def connect(self) -> Any:
-        """This process's connection, with the same settings as the app's."""
+        """This process's and thread's connection, with the same settings as the app's."""
         if self.conn is None or self.pid != os.getpid():
             self.pid = os.getpid()
             if self.url.startswith("sqlite"):
