@@ -80,6 +80,9 @@ class Target:
         return os.environ | {
             "SCREENING_DATABASE_URL": self.url,
             "SCREENING_SECRET_KEY": SECRET_KEY,
+            # The bench clinician signs in with a password only (a clinic may leave the
+            # second factor to admins): the queue's timings do not depend on it.
+            "SCREENING_TWO_FACTOR_FOR_EVERYONE": "false",
             "PYTHONPATH": str(ROOT),
         }
 
@@ -128,7 +131,8 @@ def make_app(target: Target, **config: Any) -> Any:
     """The real app on the target database, with a private instance folder."""
     from screening import create_app
 
-    settings = {"DATABASE_URL": target.url, "SECRET_KEY": SECRET_KEY, "TESTING": True} | config
+    settings = {"DATABASE_URL": target.url, "SECRET_KEY": SECRET_KEY, "TESTING": True, "TWO_FACTOR_FOR_EVERYONE": False}
+    settings |= config
     return create_app(settings, instance_path=str(target.workdir / "instance"))
 
 

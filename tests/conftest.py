@@ -258,9 +258,6 @@ def add_user(
         return user.id
 
 
-_CODES_USED: dict[int, dict[str, set[str]]] = {}
-
-
 class Clinician(Patient):
     """A clinician in a browser: signs in and uses the review pages."""
 
@@ -293,7 +290,8 @@ class Clinician(Patient):
     @property
     def codes_used(self) -> dict[str, set[str]]:
         """Codes this test has used per account (shared by every browser on one app)."""
-        return _CODES_USED.setdefault(id(self.client.application), {})
+        # Kept on the app itself: an id() could be reused by the next test's app.
+        return self.client.application.extensions.setdefault("tests.codes_used", {})
 
 
 @pytest.fixture

@@ -223,13 +223,20 @@ def test_validate_rejects_a_hand_broken_questionnaire_naming_the_path(runner, tm
     """A wrong item type (our check) and a non-boolean `required` (the R4B models): exit 1, paths named."""
     broken = copy.deepcopy(exported)
     broken["item"][0]["item"][1]["type"] = "yes-no"
-    broken["item"][1]["item"][2]["required"] = "maybe"
-    broken["item"][1]["item"][6]["enableWhen"][0]["question"] = "nothing_earlier"
+    broken["item"][1]["item"][0]["required"] = "maybe"
+    # The first question shown only after another answer (past cancer's follow-up).
+    section, item = next(
+        (i, j)
+        for i, group in enumerate(broken["item"])
+        for j, question in enumerate(group.get("item", []))
+        if question.get("enableWhen")
+    )
+    broken["item"][section]["item"][item]["enableWhen"][0]["question"] = "nothing_earlier"
     result = runner.invoke(args=["fhir", "validate", write(tmp_path, "broken.json", broken)])
     assert result.exit_code == 1
     assert "Questionnaire.item[0].item[1].type 'yes-no' is not an R4 item type" in result.output
-    assert "Questionnaire.item[1].item[2].required" in result.output
-    assert "Questionnaire.item[1].item[6].enableWhen[0].question 'nothing_earlier'" in result.output
+    assert "Questionnaire.item[1].item[0].required" in result.output
+    assert f"Questionnaire.item[{section}].item[{item}].enableWhen[0].question 'nothing_earlier'" in result.output
 
 
 def test_validate_rejects_fhirpath_that_does_not_parse(exported):
