@@ -3,10 +3,11 @@
 A clinic's waiting-room Wi-Fi puts every patient behind one address, so a limit per
 address alone cannot tell thirty real patients from one script. The budgets are:
 
-- per patient (their draft, or their address before they have one): INTAKE_LIMIT_PER_PATIENT
-  posts, far more than anyone answers by hand;
-- per address, for sending a form: INTAKE_SEND_LIMIT, above what a full waiting room
-  sends in that time, far below a flood of fake urgent submissions;
+- per patient (their draft): INTAKE_LIMIT_PER_PATIENT posts, far more than anyone
+  answers by hand;
+- per address, for sending a form: INTAKE_SEND_LIMIT (60 in 10 minutes), above what a
+  full waiting room sends in that time, far below a flood of fake urgent submissions
+  (120 a minute);
 - per address, for every post: INTAKE_LIMIT, a backstop for many patients at once.
 
 The limits are added to the patient's blueprint from here, by endpoint, and the 429
@@ -28,17 +29,19 @@ from .intake.drafts import SESSION_KEY
 WAIT = "screening_budget_wait"  # attribute of flask.g: seconds until the spent budget opens again
 
 
-def patient_key() -> str:
-    """One patient: their draft token, or their address before they have one."""
+def patient_key() -> str | None:
+    """One patient: their draft token (None before their first page is saved: a newcomer
+    counts only towards the address's budget, or a full waiting room would share one)."""
     draft = session.get(SESSION_KEY)
-    return f"patient:{draft}" if isinstance(draft, str) and draft else f"patient-address:{get_remote_address()}"
+    return f"patient:{draft}" if isinstance(draft, str) and draft else None
 
 
 def check_budgets() -> None:
     """Before a patient's post: take one from each budget that applies, or refuse with 429."""
     if request.method != "POST" or request.blueprint != "intake":
         return
-    budgets = [(current_app.config["INTAKE_LIMIT_PER_PATIENT"], patient_key())]
+    patient = patient_key()
+    budgets = [(current_app.config["INTAKE_LIMIT_PER_PATIENT"], patient)] if patient else []
     if request.endpoint == "intake.submit":
         budgets.append((current_app.config["INTAKE_SEND_LIMIT"], f"send:{get_remote_address()}"))
     for limit, key in budgets:

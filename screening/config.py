@@ -58,7 +58,7 @@ class Defaults:
     # posts, and forms sent from one address. A waiting room of 30 is never refused.
     INTAKE_LIMIT = "600 per minute"
     INTAKE_LIMIT_PER_PATIENT = "60 per minute"
-    INTAKE_SEND_LIMIT = "40 per 10 minutes"
+    INTAKE_SEND_LIMIT = "60 per 10 minutes"
     # Seconds the queue's counts per outcome may be reused (the rows are always live).
     QUEUE_COUNTS_CACHE_SECONDS = 5
     # Submissions per page of the clinicians' queue, and rows per query of the CSV export.
