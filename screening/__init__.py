@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import audit, cli, db, health, intake, review, security, versions
+from . import audit, budgets, cli, db, health, intake, review, security, versions
 from .config import ROOT, Defaults, finalize
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
@@ -49,6 +49,7 @@ def create_app(
     csrf.init_app(app)
     cli.init_app(app)  # before the blueprints, which add commands of their own
     register_blueprints(app)
+    budgets.init_app(app)
     review.retention.schedule_draft_purge(app)
     register_error_pages(app)
     register_template_helpers(app)
@@ -76,9 +77,11 @@ def too_many_text(_error: Any) -> str:
     from .review.throttle import wait_text
 
     current = limiter.current_limit
-    if current is None or not current.breached:
-        return "Please wait a minute, then try again."
-    return f"Please wait {wait_text(max(1, math.ceil(current.reset_at - time.time())))}, then try again."
+    if current is not None and current.breached:
+        return f"Please wait {wait_text(max(1, math.ceil(current.reset_at - time.time())))}, then try again."
+    if g.get(budgets.WAIT):
+        return f"Please wait {wait_text(g.get(budgets.WAIT))}, then try again."
+    return "Please wait a minute, then try again."
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -54,7 +54,11 @@ class Defaults:
     TWO_FACTOR_FOR_EVERYONE = True
     # A password an admin gives (new account, reset) works this long, and only to choose a new one.
     TEMPORARY_PASSWORD_DAYS = 3
-    INTAKE_LIMIT = "120 per minute"
+    # The patient's pages (see budgets.py): every post from one address, each patient's
+    # posts, and forms sent from one address. A waiting room of 30 is never refused.
+    INTAKE_LIMIT = "600 per minute"
+    INTAKE_LIMIT_PER_PATIENT = "60 per minute"
+    INTAKE_SEND_LIMIT = "60 per 10 minutes"
     # Seconds the queue's counts per outcome may be reused (the rows are always live).
     QUEUE_COUNTS_CACHE_SECONDS = 5
     # Submissions per page of the clinicians' queue, and rows per query of the CSV export.

@@ -30,6 +30,10 @@ bind = os.environ.get("SCREENING_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("SCREENING_WORKERS", (os.cpu_count() or 1) * 2 + 1))
 threads = int(os.environ.get("SCREENING_THREADS", 8))
+# A worker takes no more connections than it has threads: one that accepted a burst of
+# slow clients would otherwise queue the next request behind them while the other
+# workers sit idle.
+worker_connections = threads
 timeout = int(os.environ.get("SCREENING_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = 5

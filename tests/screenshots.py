@@ -14,6 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from .browser_helpers import ALL_CLEAR, DEFN, fill_sections
 from .conftest import CHROMIUM_FLAGS, DESKTOP, PASSWORD, PHONE, LiveServer, Patient, add_user, chromium_path, make_app
+from .test_browser_clinician import enter_code
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,6 +96,8 @@ def clinician_pages(browser, base: str, out: Path, references: dict[str, str]) -
     page.fill("input[name=password]", PASSWORD)
     with page.expect_navigation():
         page.click("main button[type=submit]")
+    shoot(page, out, "clinician-01b-code")
+    enter_code(page, "admin@example.org")
     shoot(page, out, "clinician-02-queue")
     for n, outcome in enumerate(("urgent", "review"), start=3):
         page.goto(f"{base}/review/submissions/{references[outcome]}")

@@ -82,7 +82,12 @@ def page_posts(draw, section) -> dict:
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
     """One app for all examples (CSRF off: this is about the answers, not the token)."""
-    app = make_app(tmp_path_factory.mktemp("fuzz"), WTF_CSRF_ENABLED=False, INTAKE_LIMIT="1000000 per minute")
+    app = make_app(
+        tmp_path_factory.mktemp("fuzz"),
+        WTF_CSRF_ENABLED=False,
+        INTAKE_LIMIT="1000000 per minute",
+        INTAKE_LIMIT_PER_PATIENT="1000000 per minute",
+    )
     _APPS.remove(app)  # lives for the whole module, not one test
     yield app
     app.extensions["screening.db"].engine.dispose()

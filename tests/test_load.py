@@ -54,6 +54,7 @@ class Server:
             "SCREENING_BIND": f"127.0.0.1:{self.port}",
             "SCREENING_WORKERS": str(WORKERS),
             "SCREENING_INTAKE_LIMIT": "100000 per minute",
+            "SCREENING_INTAKE_SEND_LIMIT": "100000 per minute",
             "SCREENING_RATELIMIT_STORAGE_URI": "memory://",
         }
         self.instance = instance

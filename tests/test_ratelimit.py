@@ -69,8 +69,13 @@ def test_a_patients_post_is_one_write_transaction_with_its_hit_inside(tmp_path):
     assert all(len(writes) == 1 for writes in per_post), per_post
     assert all("rate_limits" in writes[0] for writes in per_post), per_post
     with app.app_context():
-        hits = db.session().scalars(select(RateLimitCounter.count)).all()
+        rows = db.session().execute(select(RateLimitCounter.key, RateLimitCounter.count)).all()
+    hits = [count for key, count in rows if "/budget/" not in key]
     assert sum(hits) == len(per_post)  # every POST was counted (a counter per page kind)
+    # ... and in the patient's own budget once they had a draft, and the send in the address's.
+    budgets = {key.split("/budget/")[1].split(":")[0]: count for key, count in rows if "/budget/" in key}
+    assert sum(count for key, count in rows if "/budget/patient" in key) == len(per_post) - 1
+    assert budgets["send"] == 1
 
 
 def test_a_refused_post_is_still_counted(tmp_path):
