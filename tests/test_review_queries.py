@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from screening import db
 from screening.review.queries import Filters, _count, _count_rows
 
-from .conftest import SMALL, add_user, make_app
 from .test_retention import ADMIN, CLINICIAN, erase, signed_in
 from .test_review_queue import add_submissions
 from .test_review_record import post_review, submit
 
 REASON = "The patient asked for their data to be erased."
-
-
-@pytest.fixture
-def site(tmp_path):
-    """The small questionnaire, with a clinician and an admin account."""
-    app = make_app(tmp_path, QUESTIONS_PATH=SMALL, PATIENT_NAME_QUESTION="name")
-    add_user(app, CLINICIAN, name="Casey Clinician")
-    add_user(app, ADMIN, role="admin", name="Ada Admin")
-    return app
 
 
 def filter_sets() -> list[Filters]:
