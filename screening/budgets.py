@@ -27,6 +27,7 @@ from .extensions import limiter
 from .intake.drafts import SESSION_KEY
 
 WAIT = "screening_budget_wait"  # attribute of flask.g: seconds until the spent budget opens again
+COUNTED = "budget_send_counted"  # session: the draft whose send was counted (a double click is not a second)
 
 
 def patient_key() -> str | None:
@@ -42,7 +43,8 @@ def check_budgets() -> None:
         return
     patient = patient_key()
     budgets = [(current_app.config["INTAKE_LIMIT_PER_PATIENT"], patient)] if patient else []
-    if request.endpoint == "intake.submit":
+    if request.endpoint == "intake.submit" and not (patient and session.get(COUNTED) == patient):
+        session[COUNTED] = patient
         budgets.append((current_app.config["INTAKE_SEND_LIMIT"], f"send:{get_remote_address()}"))
     for limit, key in budgets:
         item = parse(limit)

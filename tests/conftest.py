@@ -274,14 +274,15 @@ class Clinician(Patient):
         return response
 
     def enter_code(self, email: str):
-        """Type the next unused code: the app's for the previous, current or next 30 s (each works
-        once), then the recovery codes."""
+        """Type the next unused code: the app's for the current or next 30 s (each works once; not
+        the previous step, which a slow request crossing a step boundary would see expire), then
+        the recovery codes."""
         from screening import clock
         from screening.review.twofactor import STEP_SECONDS, _code_for, _step
 
         used = self.codes_used.setdefault(email, set())
         now = _step(clock.now().timestamp())
-        codes = [_code_for(totp_secret(email), step) for step in (now - 1, now, now + 1)] + RECOVERY_CODES
+        codes = [_code_for(totp_secret(email), step) for step in (now, now + 1)] + RECOVERY_CODES
         code = next(c for c in codes if c not in used)
         used.add(code)
         assert STEP_SECONDS == 30
