@@ -164,18 +164,23 @@ def summary(defn: Definition, path: str) -> str:
     return "\n".join(lines)
 
 
+def parse_today(today: str | None) -> dt.date | None:
+    """The `--today` option as a date (None: today), or a usage error naming it."""
+    if not today:
+        return None
+    try:
+        return dt.date.fromisoformat(today)
+    except ValueError:
+        raise click.UsageError(f"--today {today!r} is not a date written YYYY-MM-DD") from None
+
+
 @click.command("evaluate")
 @with_appcontext
 @click.argument("answers_file", type=click.File("r"))
 @click.option("--today", help="Evaluate as on this date (YYYY-MM-DD); default today.")
 def evaluate_command(answers_file, today: str | None) -> None:
     """Evaluate a JSON file of answers and print the outcome and flags as JSON."""
-    on = None
-    if today:
-        try:
-            on = dt.date.fromisoformat(today)
-        except ValueError:
-            raise click.UsageError(f"--today {today!r} is not a date written YYYY-MM-DD") from None
+    on = parse_today(today)
     try:
         answers = json.load(answers_file)
     except json.JSONDecodeError as exc:

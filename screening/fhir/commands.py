@@ -109,14 +109,9 @@ def import_response_command(file: str, today: str | None) -> None:
     Prints what `evaluate` prints, with the same exit codes: 2 for an unknown item,
     an answer our rules refuse, or a response to another questionnaire.
     """
-    from ..cli import evaluation_output
+    from ..cli import evaluation_output, parse_today
 
-    on = None
-    if today:
-        try:
-            on = dt.date.fromisoformat(today)
-        except ValueError:
-            raise click.UsageError(f"--today {today!r} is not a date written YYYY-MM-DD") from None
+    on = parse_today(today)
     resource = _read_json(file)
     try:
         qr = find_response(resource)
