@@ -12,7 +12,7 @@ from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import audit, budgets, cli, db, health, intake, review, security, versions
+from . import audit, budgets, cli, clinic, db, health, intake, review, security, versions
 from .config import ROOT, Defaults, finalize
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
@@ -89,6 +89,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = markdown_lite
     app.jinja_env.filters["bodymap_label"] = lambda code: bodymap.LABELS.get(code, code)
     app.jinja_env.globals["bodymap_regions"] = lambda: bodymap.REGIONS
+    # Every date and time a person reads is the clinic's wall-clock time.
+    app.jinja_env.filters["local"] = clinic.local
     # Every page (error pages too) can show the clinic's name and help line.
     app.context_processor(lambda: {"defn": versions.current_definition()})
 

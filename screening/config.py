@@ -31,6 +31,12 @@ class Defaults:
     DRAFT_LIFETIME_HOURS = 24
     # Expired drafts are deleted by the app itself at most this often (see review/retention.py).
     DRAFT_PURGE_MINUTES = 15
+    # The clinic's details until an admin saves them on the settings page (clinic.py):
+    # the name and phone default to the questionnaire's clinic block.
+    CLINIC_NAME: str | None = None
+    CLINIC_PHONE: str | None = None
+    CLINIC_ADDRESS: str | None = None
+    CLINIC_TIME_ZONE = "Europe/London"
     # The question whose answer is the patient's name in the clinicians' queue.
     PATIENT_NAME_QUESTION = "full_name"
     # Clinicians' sessions end after this long idle, and after this long in all.

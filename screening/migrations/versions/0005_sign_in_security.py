@@ -1,7 +1,7 @@
 """Sign-in security: two-factor columns, temporary passwords, throttling, an append-only audit log
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0003
 Created: 2026-11-29
 
 - users: `temporary_until` (an admin-given password must be changed, and expires),
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 import screening.models
 
 revision = "0005"
-down_revision = "0003"  # TEMPORARY: "0004" once clinic settings are merged
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
