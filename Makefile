@@ -65,6 +65,14 @@ format: $(STAMP)
 check-questions: $(STAMP)
 	$(FLASK) check-questions
 
+# Languages (docs/languages.md): extract the pages' words into their template, then bring
+# every catalog, the pages' and the questionnaire's, up to today's English. Catalogs are
+# compiled in memory when the app starts: there is no .mo file to build.
+.PHONY: messages
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o translations/pages/messages.pot .
+	$(FLASK) translations update
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 

@@ -12,7 +12,7 @@ from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import audit, budgets, cli, clinic, db, health, intake, review, security, versions
+from . import audit, budgets, cli, clinic, db, health, i18n, intake, review, security, versions
 from .config import ROOT, Defaults, finalize
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
@@ -48,6 +48,7 @@ def create_app(
     security.init_app(app)
     csrf.init_app(app)
     cli.init_app(app)  # before the blueprints, which add commands of their own
+    i18n.init_app(app)  # languages: Flask-Babel, the catalogs, page_lang() and page_dir()
     register_blueprints(app)
     budgets.init_app(app)
     review.retention.schedule_draft_purge(app)

@@ -15,7 +15,7 @@ from flask.helpers import get_debug_flag
 from sqlalchemy import select
 from werkzeug.serving import is_running_from_reloader
 
-from . import audit, clock, db, migrate, rules, seed, versions
+from . import audit, clock, db, i18n, migrate, rules, seed, versions
 from .estimate import estimate
 from .fhir import commands as fhir_commands
 from .models import User
@@ -116,7 +116,7 @@ def check_questions_command(path: str | None) -> None:
         click.echo(exc.report(), err=True)
         raise SystemExit(1) from None
     results, _ = rules.run_cases(defn)
-    problems = rules.case_problems(defn)
+    problems = rules.case_problems(defn) + i18n.check_catalogs(defn)
     click.echo(summary(defn, path))
     if problems:
         click.echo(QuestionnaireError(str(path), problems).report(), err=True)
