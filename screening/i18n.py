@@ -36,7 +36,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask.cli import with_appcontext
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, get_locale  # type: ignore[import-untyped]
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.utils import cached_property
@@ -185,10 +185,25 @@ def choose(
         if wanted and wanted in offered:
             return wanted
     if accept is not None:
-        best = accept.best_match(list(offered))
+        best = best_match(accept, offered)
         if best:
             return best
     return default
+
+
+def best_match(accept: LanguageAccept, offered: Sequence[str]) -> str | None:
+    """The browser's most wanted language that is offered, a region's language counting
+    as the language (`pl-PL` is `pl`). Werkzeug's own best_match would pick `en;q=0.5`
+    over `pl-PL` when only `en` and `pl` are offered."""
+    by_tag = {tag.lower(): tag for tag in offered}
+    for wanted, quality in sorted(accept, key=lambda item: -item[1]):
+        if quality <= 0:
+            continue
+        wanted = wanted.lower().replace("_", "-")
+        for candidate in (wanted, wanted.split("-")[0]):
+            if candidate in by_tag:
+                return by_tag[candidate]
+    return None
 
 
 def visit_language() -> str | None:
@@ -242,7 +257,7 @@ def page_dir() -> str:
 
 
 def direction(tag: str) -> str:
-    """"rtl" or "ltr" for a language tag (for a part of a page in another language)."""
+    """ "rtl" or "ltr" for a language tag (for a part of a page in another language)."""
     try:
         return "rtl" if Locale.parse(_locale_name(tag)).text_direction == "rtl" else "ltr"
     except (ValueError, UnknownLocaleError):
@@ -319,9 +334,7 @@ def check_catalogs(defn: Definition) -> list[Problem]:
             problems += [Problem(p.path, f"{path.name}: {p.message}") for p in exc.problems]
             continue
         counts = qt.counts(defn, catalog, phones())
-        status = (
-            f"reviewed by {catalog.reviewed_by}" if catalog.reviewed else "NOT reviewed: never offered to patients"
-        )
+        status = f"reviewed by {catalog.reviewed_by}" if catalog.reviewed else "NOT reviewed: never offered to patients"
         click.echo(
             f"Translation {catalog.language}: {counts.translated} translated, {counts.stale} out of date,"
             f" {counts.missing} missing, {counts.refused} refused; {status}."
@@ -407,7 +420,7 @@ class _Babel(Babel):
     """Flask-Babel, with the in-memory catalogs."""
 
     @cached_property
-    def domain_instance(self) -> Domain:  # type: ignore[override]
+    def domain_instance(self) -> Domain:
         """The one domain: `messages`."""
         return _PoDomain(domain="messages")
 
