@@ -69,6 +69,7 @@ class PagesCatalog:
     language: str
     reviewed: bool
     translations: Translations
+    refused: list[str] = field(default_factory=list)  # entries that change a number: not used
 
 
 @dataclass
@@ -107,11 +108,19 @@ def compile_pages(path: Path, language: str) -> PagesCatalog:
     """A pages catalog compiled in memory (no .mo file needed); fuzzy entries are left out."""
     text = path.read_text(encoding="utf-8")
     po = read_po(io.StringIO(text), abort_invalid=True)
+    refused = []
+    for message in po:
+        if not message.id or not isinstance(message.id, str) or not isinstance(message.string, str):
+            continue
+        problem = qt.number_problem(message.id, message.string) if message.string else None
+        if problem:
+            refused.append(f"{path.name} line {message.lineno}: the translation of {message.id!r} {problem}")
+            message.string = ""  # the English is shown instead
     buffer = io.BytesIO()
     write_mo(buffer, po, use_fuzzy=False)
     buffer.seek(0)
     reviewed = qt.parse_catalog(_header_only(text), str(path), language).reviewed
-    return PagesCatalog(language, reviewed, Translations(buffer, domain="messages"))
+    return PagesCatalog(language, reviewed, Translations(buffer, domain="messages"), refused)
 
 
 def _header_only(text: str) -> str:
@@ -147,7 +156,7 @@ def reviewed_languages(defn: Definition) -> tuple[str, ...]:
         offered = [langs.default]
         for language, catalog in sorted(catalogs_for(defn).items()):
             pages = langs.pages.get(language)
-            if not catalog.reviewed or (pages is not None and not pages.reviewed):
+            if not catalog.reviewed or (pages is not None and (not pages.reviewed or pages.refused)):
                 continue
             if qt.number_problems(defn, catalog, phones()):
                 current_app.logger.error("the %s translation changes a phone number: not offered", language)
@@ -162,12 +171,14 @@ def is_admin() -> bool:
     return bool(current_user and current_user.is_authenticated and getattr(current_user, "is_admin", False))
 
 
-def offered_languages() -> tuple[str, ...]:
-    """The languages this visitor may choose: the reviewed ones, and for an admin the
-    preview languages that have a catalog."""
-    offered = reviewed_languages(current_definition())
-    if is_admin():
-        have = set(catalogs_for(current_definition())) | set(state().pages)
+def offered_languages(defn: Definition | None = None) -> tuple[str, ...]:
+    """The languages this visitor may read `defn` (default: the current questionnaire) in:
+    the reviewed ones, and for an admin the preview languages that have a catalog.
+    Outside a request (a command, a job) only the reviewed ones."""
+    defn = defn or current_definition()
+    offered = reviewed_languages(defn)
+    if has_request_context() and is_admin():
+        have = set(catalogs_for(defn)) | set(state().pages)
         offered += tuple(lang for lang in current_app.config["PREVIEW_LANGUAGES"] if lang in have)
     return tuple(dict.fromkeys(offered))
 
@@ -299,11 +310,11 @@ def translated(defn: Definition, lang: str | None = None) -> Definition:
 
     The same questions, answers, rules, flags and outcomes; only the texts differ, each
     one that is stale, missing or unsafe left in the clinic's language. A language not
-    offered to this visitor (an unreviewed one, unless an admin is previewing it) gives
-    the questionnaire as it is. Store and evaluate answers with either: they agree.
+    offered to this visitor (an unreviewed one, unless an admin is previewing it; outside a
+    request, any unreviewed one) gives the questionnaire as it is. Store and evaluate answers with either: they agree.
     """
     lang = lang or language()
-    if lang == state().default or (has_request_context() and lang not in offered_languages()):
+    if lang == state().default or lang not in offered_languages(defn):
         return defn
     catalog = catalogs_for(defn).get(lang)
     if catalog is None:
@@ -342,6 +353,13 @@ def check_catalogs(defn: Definition) -> list[Problem]:
         for line in qt.stale_report(defn, catalog):
             click.echo(f"  {line}", err=True)
         problems += qt.number_problems(defn, catalog, phones())
+    for path in sorted((directory / "pages").glob("*/LC_MESSAGES/messages.po")):
+        try:
+            pages = compile_pages(path, path.parent.parent.name.replace("_", "-"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            problems.append(Problem((), f"{path}: cannot be read: {exc}"))
+            continue
+        problems += [Problem((), f"{refused}: a patient could call the wrong number") for refused in pages.refused]
     return problems
 
 
@@ -399,7 +417,7 @@ def update_pages(po_text: str, pot_text: str) -> str:
     out = io.BytesIO()
     write_po(out, catalog, omit_header=True, include_previous=True, width=88)
     header = _header_only(po_text)
-    return header.rstrip("\n") + "\n\n" + out.getvalue().decode("utf-8").lstrip("\n")
+    return header.rstrip("\n") + "\n\n" + out.getvalue().decode("utf-8").strip("\n") + "\n"
 
 
 # --- The app --------------------------------------------------------------------------

@@ -259,3 +259,32 @@ def test_the_shipped_catalogs_need_no_build_step(tmp_path, tag):
     assert not list((ROOT / "translations").rglob("*.mo"))
     assert "pl" in app.extensions[i18n.STATE].pages
     assert i18n.language_name(tag) in ("polski", "English")
+
+
+def test_outside_a_request_only_a_reviewed_translation_is_used(tmp_path):
+    unreviewed = make_app(tmp_path / "a", TRANSLATIONS_PATH=str(catalogs(tmp_path / "a", reviewed=False)))
+    with unreviewed.app_context():
+        assert i18n.translated(current_definition(), "pl") is current_definition()
+    reviewed = make_app(tmp_path / "b", TRANSLATIONS_PATH=str(catalogs(tmp_path / "b")))
+    with reviewed.app_context():
+        assert i18n.translated(current_definition(), "pl").sections[0].title == "Objawy alarmowe"
+
+
+def test_a_pages_entry_that_changes_a_number_is_refused_and_not_used(tmp_path):
+    folder = catalogs(tmp_path)
+    pages = folder / "pages" / "pl" / "LC_MESSAGES" / "messages.po"
+    pages.write_text(
+        pages.read_text(encoding="utf-8")
+        + '\nmsgid "In an emergency, call 999."\nmsgstr "W nagłym wypadku dzwoń 112."\n',
+        encoding="utf-8",
+    )
+    catalog = i18n.compile_pages(pages, "pl")
+    assert catalog.translations.gettext("In an emergency, call 999.") == "In an emergency, call 999."
+    assert catalog.translations.gettext("Language") == "Język"
+    [refused] = catalog.refused
+    assert "drops the number 999" in refused and "adds the number 112" in refused
+    app = probe_app(tmp_path, TRANSLATIONS_PATH=str(folder))
+    assert probe(app.test_client(), **{"Accept-Language": "pl"})[0] == "en"  # the language is not offered
+    result = app.test_cli_runner().invoke(args=["check-questions"])
+    assert result.exit_code == 1
+    assert "messages.po line" in result.output and "a patient could call the wrong number" in result.output

@@ -87,6 +87,8 @@ def test_the_translated_questionnaire_has_polish_texts_and_the_same_ids_and_rule
     assert [q.values for q in pl.questions.values()] == [q.values for q in english.questions.values()]
     assert pl.urgent_advice_order() == english.urgent_advice_order()
     assert "tel:999" in pl.outcomes.urgent.advice["emergency"]
+    # Its own version: what is built once per version (form classes) is never mixed up.
+    assert pl.version != english.version
 
 
 def test_answers_given_in_polish_lead_to_the_same_outcome_for_every_embedded_case(english, polish):

@@ -309,7 +309,7 @@ def _write(po: BabelCatalog, header: str) -> str:
     """PO text: our own header (Babel drops X- fields), then the entries."""
     out = io.BytesIO()
     write_po(out, po, omit_header=True, include_previous=True, width=88, sort_output=False)
-    return header.rstrip("\n") + "\n\n" + out.getvalue().decode("utf-8").lstrip("\n")
+    return header.rstrip("\n") + "\n\n" + out.getvalue().decode("utf-8").strip("\n") + "\n"
 
 
 def _header(language: str, reviewed: bool, by: str) -> str:
