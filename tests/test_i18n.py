@@ -288,3 +288,22 @@ def test_a_pages_entry_that_changes_a_number_is_refused_and_not_used(tmp_path):
     result = app.test_cli_runner().invoke(args=["check-questions"])
     assert result.exit_code == 1
     assert "messages.po line" in result.output and "a patient could call the wrong number" in result.output
+
+
+def test_wtforms_own_messages_follow_the_pages_language(tmp_path):
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+    from wtforms.validators import DataRequired
+
+    class Probe(FlaskForm):
+        class Meta:
+            csrf = False
+
+        name = StringField("Name", validators=[DataRequired()])
+
+    app = make_app(tmp_path, TRANSLATIONS_PATH=str(catalogs(tmp_path)))
+    for header, message in (("pl", "To pole jest wymagane."), ("en", "This field is required.")):
+        with app.test_request_context("/", method="POST", data={}, headers={"Accept-Language": header}):
+            form = Probe()
+            assert not form.validate()
+            assert form.name.errors == [message]
