@@ -140,7 +140,9 @@ def sign_off_command(by: str, path: str | None) -> None:
     path = path or current_app.config["QUESTIONS_PATH"]
     file = Path(path)
     try:
-        text, print_ = safety.sign(file.read_text(encoding="utf-8"), str(file), by.strip(), clock.today().isoformat())
+        text, print_ = safety.sign(
+            file.read_text(encoding="utf-8"), str(file), by.strip(), clock.today().isoformat(), base=file.parent
+        )
     except QuestionnaireError as exc:
         click.echo(exc.report(), err=True)
         raise SystemExit(1) from None
