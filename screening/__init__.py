@@ -40,10 +40,8 @@ def create_app(
     # Served, run or tested, the app checks its questionnaire now and refuses to start on a
     # mistake. When `flask` builds it to find one of the app's commands, the command found
     # loads it instead (cli.Commands), so that check-questions can report on a broken file.
-    if definition is not None:
-        app.extensions[versions.CURRENT] = definition
-    elif not cli.finding_a_command():
-        versions.load_current(app)
+    if definition is not None or not cli.finding_a_command():
+        versions.load_current(app, definition)
     init_login_and_limits(app)
     security.init_app(app)
     csrf.init_app(app)

@@ -37,14 +37,14 @@ __all__ = [
     "assess",
     "case_problems",
     "derive",
+    "earlier_scope",
     "evaluate",
     "evaluate_input",
-    "earlier_scope",
-    "scoped",
-    "split_earlier",
     "is_shown",
     "missing_required",
     "run_cases",
+    "scoped",
+    "split_earlier",
     "visible_answers",
     "years_between",
 ]
@@ -324,7 +324,10 @@ def case_earlier(
         if scope not in SCOPES or (scope == "first_visit" and defn.first_visit is None):
             raise UnknownQuestion(f"{scope}.{next(iter(answers), '')}")
         source = defn if scope == "last_check" else defn.first_visit_definition
-        out[scope] = dict(answers) if source is None else earlier_scope(source, coerce_answers(source, answers, today), today)
+        if source is None:
+            out[scope] = dict(answers)
+        else:
+            out[scope] = earlier_scope(source, coerce_answers(source, answers, today), today)
     return out
 
 

@@ -22,7 +22,7 @@ from . import checks, compose
 from .answers import InvalidAnswer, UnknownQuestion, coerce_answers
 from .checks import _from_pydantic, _line_of
 from .link import link
-from .problems import Path, Problem, QuestionnaireError, format_path
+from .problems import Path, Problem, QuestionnaireError, QuestionnairesError, format_path
 from .qtypes import (
     CHOICE_TYPES,
     CONTROL_RE,
@@ -106,6 +106,7 @@ __all__ = [
     "Question",
     "QuestionType",
     "QuestionnaireError",
+    "QuestionnairesError",
     "Rule",
     "Section",
     "StoredFlag",

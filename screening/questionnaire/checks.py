@@ -300,7 +300,9 @@ class _Checker:
             return
         q = earlier.questions.get(name) if earlier is not d else self._all_questions().get(name)
         if q is None:
-            where = f"the first-visit questionnaire ({d.first_visit})" if scope == "first_visit" else "this questionnaire"
+            where = (
+                "this questionnaire" if scope == "last_check" else f"the first-visit questionnaire ({d.first_visit})"
+            )
             self.add(check.path, f"'{name}' is not a question or derived value of {where}")
             return
         self._values_fit(check.condition, q, derived=False)

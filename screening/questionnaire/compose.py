@@ -40,7 +40,7 @@ def first_visit_path(data: Any, base: FilePath) -> FilePath | None:
     """The first-visit file a questionnaire names, resolved against its folder (None: none named)."""
     if not isinstance(data, dict) or not isinstance(data.get("first_visit"), str):
         return None
-    return (base / data["first_visit"]).resolve()
+    return (base / str(data["first_visit"])).resolve()
 
 
 def compose(data: Any, lines: dict[Path, int], source: str, first: Definition | None) -> Any:
@@ -97,7 +97,8 @@ def _section(section: Any, si: int, library: dict[str, Any], first: Definition |
                 " (first_visit: ../questions.yaml)",
             )
         elif not isinstance(qid, str) or qid not in library:
-            problem((*path, "use"), f"{qid!r} is not a question of the first-visit questionnaire ({data['first_visit']})")
+            message = f"{qid!r} is not a question of the first-visit questionnaire ({data['first_visit']})"
+            problem((*path, "use"), message)
         elif extra:
             problem(
                 (*path, extra[0]),

@@ -37,6 +37,7 @@ def scope_of(name: str) -> tuple[str, str] | None:
     scope, dot, rest = name.partition(".")
     return (scope, rest) if dot else None
 
+
 Path = tuple[str | int, ...]
 
 
