@@ -539,3 +539,13 @@ def test_start_draft_refuses_an_unknown_questionnaire(app):
     """An unknown id is a LookupError, and nothing is stored."""
     with app.test_request_context(), pytest.raises(LookupError):
         drafts.start_draft("nope", {}, {})
+
+
+def test_fhir_exports_any_questionnaire_by_id(runner, tmp_path):
+    """`fhir export-questionnaire follow-up`: a valid Questionnaire naming earlier answers as a variable."""
+    out = tmp_path / "follow-up.json"
+    result = runner.invoke(args=["fhir", "export-questionnaire", "follow-up", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["fhir", "validate", str(out)]).exit_code == 0
+    text = out.read_text()
+    assert '"follow-up"' in text and "%first_visit.repeat(item).where(linkId='cancer_history')" in text
