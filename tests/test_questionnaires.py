@@ -549,3 +549,18 @@ def test_fhir_exports_any_questionnaire_by_id(runner, tmp_path):
     assert runner.invoke(args=["fhir", "validate", str(out)]).exit_code == 0
     text = out.read_text()
     assert '"follow-up"' in text and "%first_visit.repeat(item).where(linkId='cancer_history')" in text
+
+
+def test_start_draft_keeps_only_the_earlier_answers_the_rules_name(app):
+    """Earlier answers the questionnaire does not use are not copied into the draft; the
+    identity fills in the questions of that id; last_check is kept for a repeated check."""
+    with app.test_request_context():
+        follow = drafts.start_draft("follow-up", {"full_name": "Ann Lee"}, {"cancer_history": "no", "diabetes": "yes"})
+        assert follow.answers == {"first_visit.cancer_history": "no"}
+        assert follow.questionnaire_id == "follow-up" and follow.patient_name == "Ann Lee"
+        again = drafts.start_draft(
+            "aftercare", {}, {}, last_check={"after_soreness": "still_sore", "after_tired": "no"}
+        )
+        assert again.answers == {"last_check.after_soreness": "still_sore"}
+        first = drafts.start_draft("acupuncture-low-back-pain", {"full_name": "Ann Lee", "phone": "07700 900123"}, {})
+        assert first.answers["full_name"] == "Ann Lee" and "phone" in first.answers
