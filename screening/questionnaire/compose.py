@@ -23,7 +23,7 @@ Pure: no Flask, no database.
 
 from __future__ import annotations
 
-import copy
+import json
 from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +106,7 @@ def _section(section: Any, si: int, library: dict[str, Any], first: Definition |
                 f" come from '{qid}' in {data['first_visit']}, where a question and its flags are written once",
             )
         else:
-            shared = copy.deepcopy(library[qid])
+            shared = json.loads(json.dumps(library[qid]))  # a copy: the first visit's data is never changed
             shared.update({k: entry[k] for k in WORDING if k in entry})
             questions.append(shared)
             continue
