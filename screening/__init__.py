@@ -27,7 +27,8 @@ def create_app(
     """Build the app: configuration, database, questionnaire, pages, commands.
 
     `definition`, when given, is the configured questionnaire already loaded and checked
-    (its cases run): tests build hundreds of apps and check each file once.
+    (its cases run): tests build hundreds of apps and check each file once. The clinic's
+    other questionnaires (the `questionnaires` folder) are loaded and checked beside it.
     """
     app = Flask(
         __name__,
