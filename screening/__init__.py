@@ -27,7 +27,8 @@ def create_app(
     """Build the app: configuration, database, questionnaire, pages, commands.
 
     `definition`, when given, is the configured questionnaire already loaded and checked
-    (its cases run): tests build hundreds of apps and check each file once.
+    (its cases run): tests build hundreds of apps and check each file once. The clinic's
+    other questionnaires (the `questionnaires` folder) are loaded and checked beside it.
     """
     app = Flask(
         __name__,
@@ -40,10 +41,8 @@ def create_app(
     # Served, run or tested, the app checks its questionnaire now and refuses to start on a
     # mistake. When `flask` builds it to find one of the app's commands, the command found
     # loads it instead (cli.Commands), so that check-questions can report on a broken file.
-    if definition is not None:
-        app.extensions[versions.CURRENT] = definition
-    elif not cli.finding_a_command():
-        versions.load_current(app)
+    if definition is not None or not cli.finding_a_command():
+        versions.load_current(app, definition)
     init_login_and_limits(app)
     security.init_app(app)
     csrf.init_app(app)

@@ -27,6 +27,9 @@ class Defaults:
     # None: SQLite at instance/screening.db.
     DATABASE_URL: str | None = None
     QUESTIONS_PATH = str(ROOT / "questions.yaml")
+    # The clinic's other questionnaires (follow-up, aftercare, ...), one file each; None:
+    # the `questionnaires` folder beside QUESTIONS_PATH, when there is one.
+    QUESTIONNAIRES_PATH: str | None = None
     # How long a patient's unfinished answers are kept after their last change.
     DRAFT_LIFETIME_HOURS = 24
     # Expired drafts are deleted by the app itself at most this often (see review/retention.py).

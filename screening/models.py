@@ -93,6 +93,9 @@ class Submission(Base):
     urgent_advice: Mapped[str | None] = mapped_column(String(32))
     # False: sent early, because an answer was urgent, before every question was answered.
     complete: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The patient's earlier answers the questionnaire's rules looked at, by the name they
+    # use ({"first_visit.cancer_history": "yes"}); None when it names none (migration 0008).
+    earlier: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Who the patient is, copied from the answers for the queue and its name filter.
     patient_name: Mapped[str | None] = mapped_column(String(200))
@@ -262,6 +265,10 @@ class Draft(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"), unique=True)
+    # Which questionnaire this draft answers (None: the default one), and the patient's name
+    # when it was started for a known patient (a later check need not ask it) (migration 0008).
+    questionnaire_id: Mapped[str | None] = mapped_column(String(64))
+    patient_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class ClinicSettings(Base):
