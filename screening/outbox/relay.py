@@ -1,0 +1,210 @@
+"""The relay: claims due messages, sends them, and records what happened.
+
+Several relays may run at once (two `outbox run`, a cron `send-due`): a message is
+claimed in a short write transaction, with SELECT ... FOR UPDATE SKIP LOCKED on
+PostgreSQL (relays skip each other's rows) and under SQLite's BEGIN IMMEDIATE (one
+claim at a time), and marked `sending` with `locked_until`. A relay that dies while
+sending leaves the lock to expire; the message is then claimed again (at least once:
+a receiver may see it twice, with the same webhook-id, and drops the repeat).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from flask import Flask, current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from .. import audit, clock, db
+from ..models import OutboxDisabledTarget, OutboxMessage
+from . import channels, events
+
+log = logging.getLogger(__name__)
+ACTOR = "outbox relay"
+JITTER = 0.10
+
+
+@dataclass
+class PassResult:
+    """What one pass did."""
+
+    escalated: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    claimed: list[int] = field(default_factory=list)
+
+
+def next_delay(attempts: int, schedule: list[int], rng: Callable[[], float] = random.random) -> float | None:
+    """Seconds to wait after the `attempts`-th failed try (None: that was the last), ±10%."""
+    if attempts > len(schedule):
+        return None
+    base = schedule[attempts - 1]
+    return base * (1 - JITTER + 2 * JITTER * rng())
+
+
+def due_condition(now: dt.datetime) -> Any:
+    """Rows to send now: waiting and due, or claimed by a relay whose lock ran out."""
+    return or_(
+        (OutboxMessage.status.in_(("pending", "failed"))) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == "sending") & (OutboxMessage.locked_until <= now),
+    )
+
+
+def claim(limit: int) -> list[OutboxMessage]:
+    """Take up to `limit` due messages for this relay (status `sending`, attempts + 1)."""
+    now = clock.now()
+    lock = dt.timedelta(seconds=current_app.config["OUTBOX_LOCK_SECONDS"])
+    with db.get_db().transaction() as s:
+        rows = list(
+            s.scalars(
+                select(OutboxMessage)
+                .where(due_condition(now))
+                .order_by(OutboxMessage.urgent.desc(), OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in rows:
+            row.status = "sending"
+            row.attempts += 1
+            row.locked_until = now + lock
+    return rows
+
+
+def _finish(message: OutboxMessage, values: dict[str, Any], action: str, detail: dict[str, Any]) -> None:
+    """Record a message's result and its audit row together."""
+    with db.get_db().transaction() as s:
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.status == "sending")
+            .values(**values)
+        )
+        audit.record(
+            s,
+            action,
+            reference=message.reference,
+            actor=ACTOR,
+            detail={
+                "message": message.id,
+                "event": message.event,
+                "channel": message.channel,
+                "to": message.target,
+                "attempt": message.attempts,
+            }
+            | detail,
+        )
+
+
+def deliver(message: OutboxMessage, client: httpx.Client) -> str:
+    """Send one claimed message and record the result: sent, failed (will retry) or dead."""
+    config = current_app.config
+    try:
+        if message.channel == "email":
+            channels.send_email(message, config)
+        else:
+            channels.send_webhook(message, config, client)
+    except channels.SendFailed as exc:
+        return _failed(message, str(exc), exc)
+    except Exception as exc:  # a bug or a library surprise must not stop the relay
+        log.exception("outbox message %s", message.id)
+        return _failed(message, f"{type(exc).__name__}: {exc}"[:400], None)
+    now = clock.now()
+    _finish(message, {"status": "sent", "sent_at": now, "locked_until": None, "last_error": None}, "alert_sent", {})
+    return "sent"
+
+
+def _failed(message: OutboxMessage, error: str, exc: channels.SendFailed | None) -> str:
+    """A failed try: schedule the next, or give up (dead) after the last or on 410."""
+    now = clock.now()
+    if exc is not None and exc.gone:
+        _disable(message, error)
+        _finish(message, {"status": "dead", "locked_until": None, "last_error": error}, "alert_dead", {"error": error})
+        return "dead"
+    delay = next_delay(message.attempts, list(current_app.config["OUTBOX_RETRY_SECONDS"]))
+    if delay is None:
+        _finish(message, {"status": "dead", "locked_until": None, "last_error": error}, "alert_dead", {"error": error})
+        return "dead"
+    if exc is not None and exc.retry_after:
+        delay = max(delay, min(exc.retry_after, 86400))
+    values = {
+        "status": "failed",
+        "locked_until": None,
+        "last_error": error,
+        "next_attempt_at": now + dt.timedelta(seconds=delay),
+    }
+    _finish(message, values, "alert_failed", {"error": error, "retry_in_s": round(delay)})
+    return "failed"
+
+
+def _disable(message: OutboxMessage, error: str) -> None:
+    """An endpoint answered 410 Gone: switch it off (audited), and drop its waiting messages."""
+    with db.get_db().transaction() as s:
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        s.execute(
+            insert(OutboxDisabledTarget)
+            .values(channel=message.channel, target=message.target, disabled_at=clock.now(), reason=error[:200])
+            .on_conflict_do_nothing()
+        )
+        s.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == message.channel,
+                OutboxMessage.target == message.target,
+                OutboxMessage.status.in_(("pending", "failed")),
+            )
+            .values(status="dead", last_error="endpoint disabled (410 Gone)")
+        )
+        detail = {"channel": message.channel, "endpoint": message.target}
+        audit.record(s, "webhook_disabled", actor=ACTOR, detail=detail)
+
+
+def escalate() -> int:
+    """Queue escalations for urgent submissions still unreviewed (once each)."""
+    with db.get_db().transaction() as s:
+        return events.escalate_unreviewed(s)
+
+
+def run_pass(limit: int | None = None) -> PassResult:
+    """One pass: escalations, then every due message (in batches) until none is left."""
+    result = PassResult(escalated=escalate())
+    limit = limit or current_app.config["OUTBOX_BATCH_SIZE"]
+    with channels.http_client(current_app.config) as client:
+        while True:
+            batch = claim(limit)
+            for message in batch:
+                outcome = deliver(message, client)
+                setattr(result, outcome, getattr(result, outcome) + 1)
+                result.claimed.append(message.id)
+            if len(batch) < limit:
+                break
+    return result
+
+
+def run_forever(app: Flask, interval: float, stop: Callable[[], bool] = lambda: False) -> None:
+    """`outbox run`: a pass every `interval` seconds; a database or network error is
+    logged and the next pass tries again."""
+    while not stop():
+        try:
+            with app.app_context():
+                result = run_pass()
+            if result.claimed or result.escalated:
+                log.info(
+                    "outbox: %s sent, %s failed, %s dead, %s escalated",
+                    result.sent,
+                    result.failed,
+                    result.dead,
+                    result.escalated,
+                )
+        except Exception:
+            log.exception("outbox relay pass failed; trying again in %s s", interval)
+        time.sleep(interval)
