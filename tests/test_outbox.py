@@ -266,6 +266,7 @@ def flask(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.Co
     )
 
 
+@pytest.mark.slow
 def test_sigkill_after_an_urgent_submission_commits_loses_no_alert(tmp_path, smtp):
     url = database_url(tmp_path)
     prepare_database(url)
@@ -534,6 +535,7 @@ def test_two_sends_of_one_draft_queue_one_message_per_recipient(tmp_path, smtp, 
 # --- 7. A relay killed while sending ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_relay_killed_while_sending_is_retried_once_its_lock_expires(tmp_path, smtp, httpserver):
     got_one, release = threading.Event(), threading.Event()
     ids: list[str] = []

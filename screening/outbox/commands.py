@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 import click
 from flask import current_app
@@ -26,10 +28,12 @@ def run_command(interval: float | None) -> None:
     if seconds <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--interval")
     click.echo(f"Outbox relay: a pass every {seconds:g} s. Stop with Ctrl+C.")
-    try:
-        relay.run_forever(current_app._get_current_object(), seconds)  # type: ignore[attr-defined]
-    except KeyboardInterrupt:
-        click.echo("Outbox relay stopped.")
+    stopping = threading.Event()
+    # SIGTERM (systemd, make serve) and Ctrl+C: finish the message in hand, then stop.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    relay.run_forever(current_app._get_current_object(), seconds, stopping)  # type: ignore[attr-defined]
+    click.echo("Outbox relay stopped.")
 
 
 @outbox_group.command("send-due")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,10 +190,12 @@ def run_pass(limit: int | None = None) -> PassResult:
     return result
 
 
-def run_forever(app: Flask, interval: float, stop: Callable[[], bool] = lambda: False) -> None:
-    """`outbox run`: a pass every `interval` seconds; a database or network error is
-    logged and the next pass tries again."""
-    while not stop():
+def run_forever(app: Flask, interval: float, stopping: threading.Event | None = None) -> None:
+    """`outbox run`: a pass every `interval` seconds until `stopping` is set (the message
+    being sent is finished first); a database or network error is logged and the next
+    pass tries again."""
+    stopping = stopping or threading.Event()
+    while not stopping.is_set():
         try:
             with app.app_context():
                 result = run_pass()
@@ -207,4 +209,4 @@ def run_forever(app: Flask, interval: float, stop: Callable[[], bool] = lambda: 
                 )
         except Exception:
             log.exception("outbox relay pass failed; trying again in %s s", interval)
-        time.sleep(interval)
+        stopping.wait(interval)
