@@ -618,9 +618,11 @@ def test_an_endpoint_answering_410_is_switched_off(tmp_path, smtp, httpserver):
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(OutboxDisabledTarget)) == 1
     with clock.frozen(T0 + dt.timedelta(days=2)):
-        send(app, URGENT)  # not queued for the switched-off endpoint
+        send(app, URGENT)  # not sent to the switched-off endpoint
         one_pass(app)
-    assert len(rows(app)) == 1 and len(httpserver.log) == 1
+    assert [(r.status, r.attempts) for r in rows(app)] == [("dead", 1), ("dead", 1)]
+    assert "endpoint disabled" in (rows(app)[1].last_error or "")
+    assert len(httpserver.log) == 1 and len(audited(app, "webhook_disabled")) == 1
 
 
 # --- Escalation ---------------------------------------------------------------------------

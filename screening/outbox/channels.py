@@ -48,19 +48,19 @@ def smtp_password(config: dict[str, Any]) -> str | None:
         raise SendFailed(f"cannot read SMTP_PASSWORD_FILE: {exc.strerror}") from None
 
 
-def send_email(message: OutboxMessage, config: dict[str, Any]) -> None:
-    """Hand one email to the SMTP server; accepted (250) or SendFailed."""
+def send_email(message: OutboxMessage, payload: dict[str, Any], config: dict[str, Any]) -> None:
+    """Hand one email ({"subject", "text"}) to the SMTP server; accepted (250) or SendFailed."""
     host = config.get("SMTP_HOST")
     sender = config.get("ALERT_FROM")
     if not host or not sender:
         raise SendFailed("email is not set up: SMTP_HOST and ALERT_FROM are needed")
     mail = EmailMessage()
-    mail["Subject"] = message.payload["subject"]
+    mail["Subject"] = payload["subject"]
     mail["From"] = sender
     mail["To"] = message.target
     mail["Message-ID"] = make_msgid(idstring=message.event_id, domain=sender.rpartition("@")[2] or None)
     mail["Auto-Submitted"] = "auto-generated"
-    mail.set_content(message.payload["text"])
+    mail.set_content(payload["text"])
     port = int(config["SMTP_PORT"])
     timeout = float(config["SMTP_TIMEOUT_SECONDS"])
     try:
@@ -111,9 +111,9 @@ def check_url(url: str, config: dict[str, Any]) -> None:
             )
 
 
-def body_bytes(message: OutboxMessage) -> str:
-    """The webhook's body, the same text on every attempt."""
-    return json.dumps(message.payload["body"], separators=(",", ":"), sort_keys=True)
+def body_text(payload: dict[str, Any]) -> str:
+    """The webhook's body as sent (compact JSON, keys sorted)."""
+    return json.dumps(payload["body"], separators=(",", ":"), sort_keys=True)
 
 
 def signed_headers(message: OutboxMessage, secret: str, body: str) -> dict[str, str]:
@@ -130,12 +130,12 @@ def signed_headers(message: OutboxMessage, secret: str, body: str) -> dict[str, 
     }
 
 
-def send_webhook(message: OutboxMessage, config: dict[str, Any], client: httpx.Client) -> None:
-    """POST one signed webhook; a 2xx is success, anything else (redirects too) SendFailed."""
+def send_webhook(message: OutboxMessage, payload: dict[str, Any], config: dict[str, Any], client: httpx.Client) -> None:
+    """POST one signed webhook ({"body"}); a 2xx is success, anything else (redirects too) SendFailed."""
     hook = endpoint(config, message.target)
     url = hook.get("url", "")
     check_url(url, config)
-    body = body_bytes(message)
+    body = body_text(payload)
     try:
         headers = signed_headers(message, hook.get("secret", ""), body)
     except Exception as exc:  # a malformed secret: the library raises several kinds

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 # What each event says, in plain words (the subject of an email, the start of a text).
@@ -40,6 +41,40 @@ class Facts:
     def when(self) -> str:
         """The clinic's wall-clock time, e.g. 14:32 on Tue 24 Nov 2026 (GMT)."""
         return f"{self.local_at:%H:%M} on {self.local_at:%a %d %b %Y} ({self.local_at:%Z})"
+
+
+def facts_payload(
+    event: str, reference: str | None, url: str | None, at: dt.datetime, outcome: str | None = None
+) -> dict[str, Any]:
+    """What the outbox stores for a message worded at send time: these facts and no more."""
+    facts = {"event": event, "reference": reference, "url": url, "at": at.astimezone(dt.UTC).isoformat()}
+    return {"facts": facts | ({"outcome": outcome} if outcome else {})}
+
+
+def from_payload(payload: dict[str, Any], clinic: str, zone: tzinfo) -> Facts:
+    """The stored facts, with the clinic's name and time zone as they are now."""
+    stored = payload["facts"]
+    at = dt.datetime.fromisoformat(stored["at"])
+    return Facts(
+        event=stored["event"],
+        clinic=clinic,
+        reference=stored.get("reference"),
+        url=stored.get("url"),
+        at=at,
+        local_at=at.astimezone(zone),
+        outcome=stored.get("outcome"),
+    )
+
+
+def worded(channel: str, payload: dict[str, Any], clinic: str, zone: tzinfo) -> dict[str, Any]:
+    """A message as its channel sends it: {"subject", "text"} for email, {"body"} for a
+    webhook or text. A payload stored already worded (no "facts") is sent as it is."""
+    if "facts" not in payload:
+        return payload
+    facts = from_payload(payload, clinic, zone)
+    if channel == "email":
+        return email(facts)
+    return {"body": webhook(facts, sms=channel == "sms")}
 
 
 def email(facts: Facts) -> dict[str, str]:

@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .. import clinic, clock
-from ..models import OutboxDisabledTarget, OutboxMessage, Submission
+from .. import clock
+from ..models import Base, OutboxMessage, Submission
 from . import content
 
 CHANNELS = ("email", "webhook", "sms")
@@ -46,10 +46,24 @@ def enqueue(
 ) -> None:
     """Queue one message in `s`'s transaction; a second call for the same event, channel
     and target does nothing (the unique `dedupe_key`)."""
+    insert_rows(s, [message_row(event, key, channel, target, payload, event_id, reference, urgent)])
+
+
+def message_row(
+    event: str,
+    key: str,
+    channel: str,
+    target: str,
+    payload: dict[str, Any],
+    event_id: str,
+    reference: str | None = None,
+    urgent: bool = False,
+) -> dict[str, Any]:
+    """One outbox row's values, due now."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     now = clock.now()
-    values = {
+    return {
         "event_id": event_id,
         "event": event,
         "channel": channel,
@@ -63,8 +77,15 @@ def enqueue(
         "next_attempt_at": now,
         "created_at": now,
     }
+
+
+def insert_rows(s: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert outbox rows in one statement, skipping any whose dedupe_key is already queued."""
+    if not rows:
+        return
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    s.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    statement = insert(Base.metadata.tables["outbox"]).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    s.connection().execute(statement, rows)
 
 
 def webhooks_for(event: str) -> list[dict[str, Any]]:
@@ -80,45 +101,28 @@ def record_url(reference: str) -> str | None:
     return f"{base.rstrip('/')}/review/submissions/{reference}" if base else None
 
 
-def _facts(event: str, submission: Submission, url: str | None) -> content.Facts:
-    at = submission.created_at or clock.now()
-    return content.Facts(
-        event=event,
-        clinic=clinic.current().name,
-        reference=submission.reference,
-        url=url,
-        at=at,
-        local_at=clinic.local(at),
-        outcome=submission.outcome,
-    )
-
-
 def queue_event(
     s: Session, event: str, submission: Submission, emails: list[str], url: str | None, urgent: bool
 ) -> int:
     """Queue `event` about `submission` for these email addresses and every subscribed
-    webhook; returns how many messages were asked for."""
+    webhook; returns how many messages were asked for.
+
+    Only the facts a message may carry are stored (content.Facts); the relay words them
+    when it sends, so Send itself does no more than one INSERT.
+    """
     hooks = webhooks_for(event)
     if not emails and not hooks:
         return 0
-    facts = _facts(event, submission, url)
-    disabled = _disabled(s) if hooks else set()
+    at = submission.created_at or clock.now()
+    facts = content.facts_payload(event, submission.reference, url, at, submission.outcome)
     event_id = new_event_id()
-    common = {"event": event, "key": str(submission.id), "event_id": event_id, "reference": submission.reference}
-    count = 0
-    if emails:
-        mail = content.email(facts)
-        for address in emails:
-            enqueue(s, channel="email", target=address, payload=mail, urgent=urgent, **common)
-            count += 1
+    key, reference = str(submission.id), submission.reference
+    rows = [message_row(event, key, "email", address, facts, event_id, reference, urgent) for address in emails]
     for hook in hooks:
         channel = "sms" if hook.get("sms") else "webhook"
-        if (channel, hook["name"]) in disabled:
-            continue
-        body = content.webhook(facts, sms=channel == "sms")
-        enqueue(s, channel=channel, target=hook["name"], payload={"body": body}, urgent=urgent, **common)
-        count += 1
-    return count
+        rows.append(message_row(event, key, channel, hook["name"], facts, event_id, reference, urgent))
+    insert_rows(s, rows)
+    return len(rows)
 
 
 def submission_saved(s: Session, submission: Submission) -> None:
@@ -131,11 +135,6 @@ def submission_saved(s: Session, submission: Submission) -> None:
     if submission.outcome == "urgent":
         queue_event(s, "submission.urgent", submission, list(config["ALERT_EMAIL_TO"]), url, urgent=True)
     queue_event(s, "submission.created", submission, [], url, urgent=False)
-
-
-def _disabled(s: Session) -> set[tuple[str, str]]:
-    """Endpoints switched off after answering 410 Gone."""
-    return {(row.channel, row.target) for row in s.scalars(select(OutboxDisabledTarget))}
 
 
 def escalate_unreviewed(s: Session) -> int:
@@ -173,11 +172,4 @@ def escalate_unreviewed(s: Session) -> int:
 
 def _url_in(payload: dict[str, Any] | None) -> str | None:
     """The sign-in link an earlier message about the same submission carried."""
-    if not payload:
-        return None
-    if "body" in payload:
-        return payload["body"].get("data", {}).get("url")
-    for line in payload.get("text", "").splitlines():
-        if line.startswith("Open it (sign-in required): "):
-            return line.split(": ", 1)[1]
-    return None
+    return (payload or {}).get("facts", {}).get("url")

@@ -24,9 +24,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .. import audit, clock, db
+from .. import audit, clinic, clock, db
 from ..models import OutboxDisabledTarget, OutboxMessage
-from . import channels, events
+from . import channels, content, events
 
 log = logging.getLogger(__name__)
 ACTOR = "outbox relay"
@@ -105,14 +105,39 @@ def _finish(message: OutboxMessage, values: dict[str, Any], action: str, detail:
         )
 
 
-def deliver(message: OutboxMessage, client: httpx.Client) -> str:
+class Clients:
+    """The relay's HTTP client, made on first use (loading the CA bundle takes a while)
+    and kept for every pass of a long-running relay."""
+
+    def __init__(self) -> None:
+        self._client: httpx.Client | None = None
+
+    def get(self) -> httpx.Client:
+        if self._client is None:
+            self._client = channels.http_client(current_app.config)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def deliver(message: OutboxMessage, clients: Clients) -> str:
     """Send one claimed message and record the result: sent, failed (will retry) or dead."""
     config = current_app.config
+    if message.channel != "email" and _is_disabled(message):
+        error = f"{message.target}: endpoint disabled (it answered 410 Gone)"
+        values = {"status": "dead", "locked_until": None, "last_error": error}
+        _finish(message, values, "alert_dead", {"error": error})
+        return "dead"
     try:
+        here = clinic.current()
+        payload = content.worded(message.channel, message.payload, here.name, here.zone)
         if message.channel == "email":
-            channels.send_email(message, config)
+            channels.send_email(message, payload, config)
         else:
-            channels.send_webhook(message, config, client)
+            channels.send_webhook(message, payload, config, clients.get())
     except channels.SendFailed as exc:
         return _failed(message, str(exc), exc)
     except Exception as exc:  # a bug or a library surprise must not stop the relay
@@ -146,6 +171,12 @@ def _failed(message: OutboxMessage, error: str, exc: channels.SendFailed | None)
     return "failed"
 
 
+def _is_disabled(message: OutboxMessage) -> bool:
+    """Whether the message's endpoint was switched off (410 Gone) since it was queued."""
+    with db.get_db().sessions() as s:
+        return s.get(OutboxDisabledTarget, (message.channel, message.target)) is not None
+
+
 def _disable(message: OutboxMessage, error: str) -> None:
     """An endpoint answered 410 Gone: switch it off (audited), and drop its waiting messages."""
     with db.get_db().transaction() as s:
@@ -174,19 +205,24 @@ def escalate() -> int:
         return events.escalate_unreviewed(s)
 
 
-def run_pass(limit: int | None = None) -> PassResult:
+def run_pass(limit: int | None = None, clients: Clients | None = None) -> PassResult:
     """One pass: escalations, then every due message (in batches) until none is left."""
     result = PassResult(escalated=escalate())
     limit = limit or current_app.config["OUTBOX_BATCH_SIZE"]
-    with channels.http_client(current_app.config) as client:
+    own = clients is None
+    clients = clients or Clients()
+    try:
         while True:
             batch = claim(limit)
             for message in batch:
-                outcome = deliver(message, client)
+                outcome = deliver(message, clients)
                 setattr(result, outcome, getattr(result, outcome) + 1)
                 result.claimed.append(message.id)
             if len(batch) < limit:
                 break
+    finally:
+        if own:
+            clients.close()
     return result
 
 
@@ -195,10 +231,11 @@ def run_forever(app: Flask, interval: float, stopping: threading.Event | None = 
     being sent is finished first); a database or network error is logged and the next
     pass tries again."""
     stopping = stopping or threading.Event()
+    clients = Clients()
     while not stopping.is_set():
         try:
             with app.app_context():
-                result = run_pass()
+                result = run_pass(clients=clients)
             if result.claimed or result.escalated:
                 log.info(
                     "outbox: %s sent, %s failed, %s dead, %s escalated",
@@ -210,3 +247,4 @@ def run_forever(app: Flask, interval: float, stopping: threading.Event | None = 
         except Exception:
             log.exception("outbox relay pass failed; trying again in %s s", interval)
         stopping.wait(interval)
+    clients.close()
