@@ -698,3 +698,30 @@ def test_the_command_line_lists_and_retries(tmp_path, smtp):
     assert runner.invoke(args=["outbox", "retry", "999"]).exit_code != 0
     smtp.up()
     assert "Sent 1" in runner.invoke(args=["outbox", "send-due"]).output
+
+
+@pytest.mark.slow
+def test_the_long_running_relay_sends_and_stops_cleanly_on_sigterm(tmp_path, smtp):
+    config = alert_config(smtp, ALERT_EMAIL_TO=[RECIPIENTS[0]])
+    app = make_app(tmp_path, **config)
+    env = process_env(app.config["DATABASE_URL"], tmp_path, config)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "screening", "outbox", "run", "--interval", "0.2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        reference = send(app, URGENT)
+        deadline = time.monotonic() + 60
+        while not smtp.messages and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [mail] = smtp.to(RECIPIENTS[0])
+        assert reference in mail.get_content()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "Outbox relay stopped." in output
