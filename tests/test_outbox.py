@@ -725,3 +725,36 @@ def test_the_long_running_relay_sends_and_stops_cleanly_on_sigterm(tmp_path, smt
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "Outbox relay stopped." in output
+
+
+def test_a_claim_running_out_hands_the_rest_back_unsent(tmp_path, smtp):
+    app = make_app(tmp_path, **alert_config(smtp))
+    with clock.frozen(T0):
+        send(app, URGENT)
+        with app.app_context():
+            batch = relay.claim(10)
+    assert len(batch) == 2 and {r.status for r in rows(app)} == {"sending"}
+    with clock.frozen(batch[0].locked_until - dt.timedelta(seconds=5)), app.app_context():
+        assert not relay._time_left(batch[0])
+        relay._release([m.id for m in batch])
+        assert one_pass(app).sent == 2
+    assert [(r.status, r.attempts) for r in rows(app)] == [("sent", 1), ("sent", 1)]
+    assert len(smtp.messages) == 2
+
+
+def test_without_public_url_a_forged_host_never_reaches_an_email(tmp_path, smtp):
+    app = make_app(tmp_path, **alert_config(smtp, PUBLIC_URL=None))
+    definition = checked(DEFAULT)
+    client = app.test_client()
+    client.environ_base["HTTP_HOST"] = "evil.example"  # every request names another host
+    patient = Patient(client)
+    pages = all_clear_answers(definition)
+    pages[definition.questions["saddle_numbness"].section_id]["saddle_numbness"] = "yes"
+    for section_id, answers in pages.items():
+        assert patient.answer(section_id, answers).status_code == 302
+    assert patient.submit().status_code in (302, 303)
+    one_pass(app)
+    assert len(smtp.messages) == 2
+    for _, raw in smtp.messages:
+        assert b"evil.example" not in raw
+        assert b"Find it by this reference" in raw

@@ -84,6 +84,8 @@ def email(facts: Facts) -> dict[str, str]:
         lines.append(f"Reference: {facts.reference}")
     if facts.url:
         lines.append(f"Open it (sign-in required): {facts.url}")
+    elif facts.reference:
+        lines.append("Find it by this reference on the clinicians' pages (sign-in required).")
     lines += ["", FOOTER]
     return {"subject": f"{facts.headline} ({facts.clinic})", "text": "\n".join(lines) + "\n"}
 

@@ -94,9 +94,14 @@ def webhooks_for(event: str) -> list[dict[str, Any]]:
 
 
 def record_url(reference: str) -> str | None:
-    """The record page's address (sign-in required): PUBLIC_URL, else this request's host."""
+    """The record page's address (sign-in required), from PUBLIC_URL.
+
+    Never from the request's Host header unless Flask's TRUSTED_HOSTS checks it: a
+    patient's request could name any host, and the link would lead a clinician there.
+    Without either, messages give the reference alone.
+    """
     base = current_app.config.get("PUBLIC_URL")
-    if not base and has_request_context():
+    if not base and has_request_context() and current_app.config.get("TRUSTED_HOSTS"):
         base = request.host_url
     return f"{base.rstrip('/')}/review/submissions/{reference}" if base else None
 

@@ -63,7 +63,7 @@ def due_condition(now: dt.datetime) -> Any:
 def claim(limit: int) -> list[OutboxMessage]:
     """Take up to `limit` due messages for this relay (status `sending`, attempts + 1)."""
     now = clock.now()
-    lock = dt.timedelta(seconds=current_app.config["OUTBOX_LOCK_SECONDS"])
+    lock = dt.timedelta(seconds=max(current_app.config["OUTBOX_LOCK_SECONDS"], 4 * _longest_try()))
     with db.get_db().transaction() as s:
         rows = list(
             s.scalars(
@@ -199,6 +199,28 @@ def _disable(message: OutboxMessage, error: str) -> None:
         audit.record(s, "webhook_disabled", actor=ACTOR, detail=detail)
 
 
+def _longest_try() -> float:
+    """Seconds one try can take at worst (a slow server answering just inside each timeout)."""
+    config = current_app.config
+    return 2 * max(float(config["SMTP_TIMEOUT_SECONDS"]), float(config["WEBHOOK_TIMEOUT_SECONDS"]))
+
+
+def _time_left(message: OutboxMessage) -> bool:
+    """Whether this relay's claim on the message outlasts one more try at its slowest."""
+    margin = dt.timedelta(seconds=_longest_try())
+    return message.locked_until is not None and clock.now() + margin < message.locked_until
+
+
+def _release(ids: list[int]) -> None:
+    """Hand claimed messages back unsent: due again at once (the try is not counted)."""
+    with db.get_db().transaction() as s:
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
+            .values(locked_until=clock.now(), attempts=OutboxMessage.attempts - 1)
+        )
+
+
 def escalate() -> int:
     """Queue escalations for urgent submissions still unreviewed (once each)."""
     with db.get_db().transaction() as s:
@@ -214,7 +236,12 @@ def run_pass(limit: int | None = None, clients: Clients | None = None) -> PassRe
     try:
         while True:
             batch = claim(limit)
-            for message in batch:
+            for n, message in enumerate(batch):
+                if not _time_left(message):
+                    # Slow receivers used up the claim: hand the rest back at once rather
+                    # than send after another relay may have taken them.
+                    _release([m.id for m in batch[n:]])
+                    return result
                 outcome = deliver(message, clients)
                 setattr(result, outcome, getattr(result, outcome) + 1)
                 result.claimed.append(message.id)
