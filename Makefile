@@ -28,8 +28,12 @@ run: db
 # Production mode unless told otherwise: Secure, __Host- cookies, and no start with a
 # weak SECRET_KEY or DEBUG on. Serve it over HTTPS (docs/security.md); browsers also
 # accept Secure cookies from http://127.0.0.1 and http://localhost, for a try-out.
+# The outbox relay (alerts and webhooks, docs/alerts.md) runs beside gunicorn and stops with it.
 serve: db
-	SCREENING_PRODUCTION=$${SCREENING_PRODUCTION:-true} $(BIN)/gunicorn -c python:screening.gunicorn_conf
+	@export SCREENING_PRODUCTION=$${SCREENING_PRODUCTION:-true}; \
+	$(FLASK) outbox run & relay=$$!; \
+	trap 'kill $$relay 2>/dev/null; wait $$relay' EXIT INT TERM; \
+	$(BIN)/gunicorn -c python:screening.gunicorn_conf
 
 test: $(STAMP)
 	env -u TEST_DATABASE_URL $(BIN)/pytest

@@ -42,6 +42,14 @@ ACTIONS = {
     "audit_export": "Downloaded the audit log",
     "fhir_export": "Exported a submission as FHIR",
     "fhir_questionnaire": "Downloaded a questionnaire as FHIR",
+    # The outbox (screening/outbox/): alerts and webhooks.
+    "alert_sent": "Sent an alert or webhook",
+    "alert_failed": "An alert or webhook failed (will retry)",
+    "alert_dead": "Gave up on an alert or webhook",
+    "alert_retry": "Asked for an alert or webhook to be sent again",
+    "webhook_disabled": "Disabled a webhook (it answered 410 Gone)",
+    "webhook_enabled": "Enabled a webhook again",
+    "view_deliveries": "Viewed the alert deliveries",
 }
 
 

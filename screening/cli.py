@@ -19,6 +19,7 @@ from . import audit, clock, db, i18n, migrate, rules, seed, versions
 from .estimate import estimate
 from .fhir import commands as fhir_commands
 from .models import User
+from .outbox.commands import outbox_group
 from .questionnaire import LEVELS, Definition, Problem, QuestionnaireError, load, safety
 from .review import accounts
 from .versions import current_definition
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(migrate.db_group)
     app.cli.add_command(seed.seed_command)
     app.cli.add_command(fhir_commands.fhir_group)
+    app.cli.add_command(outbox_group)
     url = development_server_url()
     if url:
         announce_setup(app, url)

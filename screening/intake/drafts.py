@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .. import clock, db, rules, versions
+from .. import clock, db, outbox, rules, versions
 from ..models import OUTCOME_RANK, Draft, QuestionnaireVersion, Submission, utcnow
 from ..questionnaire import AnswerError, Definition
 
@@ -174,6 +174,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
         s.flush()
         draft.submission_id = submission.id
         draft.answers = {}  # the answers now live in the submission only
+        outbox.submission_saved(s, submission)  # its alerts and webhooks, committed with it
     session[DONE_KEY] = submission.reference
     return submission
 
