@@ -21,7 +21,7 @@ from wtforms import BooleanField, RadioField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from .. import audit, db
+from .. import audit, clinic, db
 from ..models import (
     REVIEW_OUTCOMES,
     AuditEvent,
@@ -126,11 +126,11 @@ def erasure(submission: Submission) -> Erasure:
 
 
 def when(moment: dt.datetime | None) -> str:
-    """A time as clinicians read it: 24 Nov 2026, 14:05 UTC."""
+    """A time as clinicians read it, in the clinic's zone: 24 Nov 2026, 14:05 GMT."""
     if moment is None:
         return "unknown"
-    moment = moment.astimezone(dt.UTC)
-    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+    moment = clinic.local(moment)
+    return f"{moment.day} {moment:%b %Y, %H:%M %Z}"
 
 
 # --- Actions -------------------------------------------------------------------------
