@@ -42,6 +42,9 @@ ACTIONS = {
     "audit_export": "Downloaded the audit log",
     "fhir_export": "Exported a submission as FHIR",
     "fhir_questionnaire": "Downloaded a questionnaire as FHIR",
+    # The clinician's day and a patient's course (they show names and outcomes).
+    "view_today": "Viewed the day's visits",
+    "view_patient": "Viewed a patient's course",
 }
 
 

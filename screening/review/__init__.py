@@ -2,6 +2,7 @@
 
 from ..fhir import views as fhir_views  # noqa: F401 - the FHIR downloads, on bp too
 from . import audit_log, export, queue, record, retention, signin, twofactor, users  # noqa: F401 - each adds its pages to bp
+from . import course, today  # noqa: F401 - the clinician's day and a patient's course, on bp too
 from .blueprint import bp
 from .setup import setup_bp
 
