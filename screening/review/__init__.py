@@ -1,8 +1,18 @@
 """The clinicians' pages: sign-in, the triage queue, records, accounts and the audit log."""
 
 from ..fhir import views as fhir_views  # noqa: F401 - the FHIR downloads, on bp too
-from . import audit_log, export, queue, record, retention, signin, twofactor, users  # noqa: F401 - each adds its pages to bp
-from . import course, today  # noqa: F401 - the clinician's day and a patient's course, on bp too
+from . import (  # noqa: F401 - each adds its pages to bp
+    audit_log,
+    course,
+    export,
+    queue,
+    record,
+    retention,
+    signin,
+    today,
+    twofactor,
+    users,
+)
 from .blueprint import bp
 from .setup import setup_bp
 
