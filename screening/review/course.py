@@ -27,6 +27,7 @@ from .today import KIND_WORDS, REVIEW_WORDS
 
 # The pain question of every questionnaire of the course (CLINICAL.md: `pain_now`, 0-10, S27).
 PAIN_QUESTION = "pain_now"
+AFTERCARE = "aftercare"
 CHECK_WORDS = {
     "acupuncture-low-back-pain": "First-visit screening",
     "follow-up": "Follow-up check",
@@ -113,8 +114,11 @@ def load_course(patient_id: int) -> Course | None:
         .order_by(Submission.created_at, Submission.id)
     )
     by_visit: dict[int, list[Check]] = {}
+    screening: dict[int, Submission] = {}  # the latest screening (not aftercare) of each visit
     points: list[chart.PainPoint] = []
     for sub in s.scalars(sent) if visits else []:
+        if sub.questionnaire_id != AFTERCARE and sub.visit_id is not None:
+            screening[sub.visit_id] = sub
         erased = sub.review_state == "erased"
         pain = None if erased else pain_score(sub.answers)
         check = Check(
@@ -138,7 +142,8 @@ def load_course(patient_id: int) -> Course | None:
             treatment=v.treatment,
             kind_words=KIND_WORDS.get(v.kind, v.kind),
             cancelled=v.status == "cancelled",
-            state=screening_state(v, found[v.id].links, found[v.id].draft, found[v.id].submission),
+            # The screening's state comes from the screening, not from the aftercare check sent after it.
+            state=screening_state(v, found[v.id].links, found[v.id].draft, screening.get(v.id)),
             checks=by_visit.get(v.id, []),
         )
         for v in visits
