@@ -25,9 +25,11 @@ from .. import audit, clinic, db
 from ..models import (
     REVIEW_OUTCOMES,
     AuditEvent,
+    Patient,
     Review,
     Submission,
     User,
+    Visit,
     utcnow,
 )
 from ..versions import definition_for
@@ -125,6 +127,60 @@ def erasure(submission: Submission) -> Erasure:
     return Erasure(submission.erased_at or event.at, by, str(event.detail.get("reason", "")))
 
 
+@dataclass(frozen=True)
+class VisitFacts:
+    """The visit a submission was sent for, as the top of the record shows it."""
+
+    patient_id: int
+    patient_name: str
+    phone: str
+    email: str
+    starts_at: dt.datetime  # clinic time
+    clinician: str
+    treatment: str
+    kind_words: str
+    cancelled: bool
+
+    @property
+    def when_text(self) -> str:
+        """'Mon 6 Apr 2026, 09:00 BST'."""
+        return f"{self.starts_at:%a} {self.starts_at.day} {self.starts_at:%b %Y, %H:%M %Z}"
+
+
+def visit_facts(submission: Submission) -> VisitFacts | None:
+    """The submission's visit and patient (one query), or None for a walk-in."""
+    if submission.visit_id is None:
+        return None
+    query = select(Visit, Patient).join(Visit.patient).where(Visit.id == submission.visit_id)
+    row = db.session().execute(query).first()
+    if row is None:
+        return None
+    visit, patient = row
+    return VisitFacts(
+        patient_id=patient.id,
+        patient_name=f"{patient.given_name} {patient.family_name}",
+        phone=patient.phone,
+        email=patient.email,
+        starts_at=clinic.local(visit.starts_at),
+        clinician=visit.clinician,
+        treatment=visit.treatment,
+        kind_words={"first": "First session", "later": "Later session"}.get(visit.kind, visit.kind),
+        cancelled=visit.status == "cancelled",
+    )
+
+
+def next_unreviewed(submission: Submission) -> str | None:
+    """The reference of the submission to review next: the top of the unreviewed queue
+    (urgent first, newest first) other than this one; None when there is none."""
+    query = (
+        select(Submission.reference)
+        .where(Submission.review_state == "new", Submission.id != submission.id)
+        .order_by(Submission.outcome_rank, Submission.created_at.desc(), Submission.id.desc())
+        .limit(1)
+    )
+    return db.session().scalar(query)
+
+
 def when(moment: dt.datetime | None) -> str:
     """A time as clinicians read it, in the clinic's zone: 24 Nov 2026, 14:05 GMT."""
     if moment is None:
@@ -182,6 +238,9 @@ def show_record(
         note_limit=NOTE_LIMIT,
         when=when,
         now=utcnow(),
+        visit=visit_facts(submission),
+        next_reference=None if printing else next_unreviewed(submission),
+        printing=printing,
     )
 
 
