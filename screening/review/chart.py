@@ -132,10 +132,10 @@ def svg(points: list[PainPoint], chart_id: str = "pain-chart") -> Markup:
     ]
     # The scale: a line and a number every 2 points.
     for score in range(0, SCALE_MAX + 1, 2):
-        y = _n(_y(score))
-        parts.append(f'<line class="pain-chart__grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}"/>')
+        grid_y = _n(_y(score))
+        parts.append(f'<line class="pain-chart__grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{grid_y}" y2="{grid_y}"/>')
         parts.append(
-            f'<text class="pain-chart__axis" x="{LEFT - 8}" y="{y}" text-anchor="end" dy="0.35em">{score}</text>'
+            f'<text class="pain-chart__axis" x="{LEFT - 8}" y="{grid_y}" text-anchor="end" dy="0.35em">{score}</text>'
         )
     parts.append(
         f'<text class="pain-chart__axis" x="12" y="{_n(TOP + (HEIGHT - TOP - BOTTOM) / 2)}" text-anchor="middle" '

@@ -163,7 +163,7 @@ def today() -> tuple[str, int]:
     with db.get_db().transaction() as s:
         audit.record(s, "view_today", detail={"day": day.isoformat()})
     shown = load_day(day)
-    return render_template(
+    html = render_template(
         "review/today.html",
         day=shown,
         error=None,
@@ -172,3 +172,4 @@ def today() -> tuple[str, int]:
         is_today=day == clinic.today(),
         clinic_zone=clinic.current().time_zone,
     )
+    return html, 200
