@@ -84,8 +84,9 @@ class Filters:
     reference: str | None = None  # XXXX-XXXX-XXXX
     until: dt.datetime | None = None  # exports: nothing submitted after the export began
 
-    def conditions(self, with_outcome: bool = True) -> list[ColumnElement[bool]]:
-        """The WHERE clauses, optionally without the outcome (for the counts)."""
+    def conditions(self, with_outcome: bool = True, with_search: bool = True) -> list[ColumnElement[bool]]:
+        """The WHERE clauses, optionally without the outcome (for the counts) or the search
+        (when the matching ids are already known)."""
         where: list[ColumnElement[bool]] = []
         if with_outcome and self.outcome:
             where.append(Submission.outcome_rank == OUTCOME_RANK[self.outcome])
@@ -97,9 +98,13 @@ class Filters:
             where.append(Submission.created_at < day_start(self.end + dt.timedelta(days=1)))
         if self.until:
             where.append(Submission.created_at <= self.until)
-        if self.name_prefix or self.reference:
-            where.append(or_(*self._search()))
+        if with_search and (self.name_prefix or self.reference):
+            where.append(self.search_condition())
         return where
+
+    def search_condition(self) -> ColumnElement[bool]:
+        """The name or reference search alone."""
+        return or_(*self._search())
 
     def _search(self) -> list[ColumnElement[bool]]:
         """A name search; a reference-shaped search also matches the reference.
@@ -195,16 +200,37 @@ def _triage_key(row: Any) -> tuple:
     return (row.outcome_rank, -_micros(row.created_at), -row.id)
 
 
+def matching_ids(s: Session, filters: Filters) -> list[int] | None:
+    """The ids of the submissions the name or reference search matches (whatever the other
+    filters); None when there are more than SEARCH_SORT_LIMIT.
+
+    A reference is found through its unique index. A name is matched word by word, which
+    no B-tree index can answer as a range: the words are read from the name index alone
+    (name_key and the row id), never from the table with its answers.
+    """
+    ids: set[int] = set()
+    if filters.reference:
+        ids.update(s.scalars(select(Submission.id).where(Submission.reference == filters.reference)))
+    if filters.name_prefix:
+        words = and_(*(_starts_a_word(word) for word in filters.name_prefix.split()))
+        stmt = select(Submission.id).where(Submission.name_key.is_not(None), words).limit(SEARCH_SORT_LIMIT + 1)
+        ids.update(s.scalars(stmt))
+    return sorted(ids) if len(ids) <= SEARCH_SORT_LIMIT else None
+
+
 def _search_rows(s: Session, filters: Filters, after: Cursor | None, size: int, columns: Sequence[Any]) -> list | None:
     """A search's rows past `after` in triage order; None when it matches too many to sort.
 
     Only the sort keys of the matches are read and sorted; the page's rows are then
     fetched by id.
     """
-    keys_stmt = select(Submission.outcome_rank, Submission.created_at, Submission.id).where(*filters.conditions())
-    keys = s.execute(keys_stmt.limit(SEARCH_SORT_LIMIT + 1)).all()
-    if len(keys) > SEARCH_SORT_LIMIT:
+    ids = matching_ids(s, filters)
+    if ids is None:
         return None  # a common prefix: the ordered walk finds matches quickly anyway
+    if not ids:
+        return []
+    where = [Submission.id.in_(ids), *filters.conditions(with_search=False)]
+    keys = s.execute(select(Submission.outcome_rank, Submission.created_at, Submission.id).where(*where)).all()
     if after is not None:
         edge = (after.rank, -_micros(after.created_at), -after.id)
         keys = [key for key in keys if _triage_key(key) > edge]
@@ -294,9 +320,14 @@ def _count(s: Session, filters: Filters) -> dict[tuple[str, str], int]:
 
 def _count_rows(s: Session, filters: Filters) -> dict[tuple[str, str], int]:
     """(review state, outcome) -> how many, by counting the matching submissions."""
+    where = filters.conditions(with_outcome=False)
+    if filters.name_prefix or filters.reference:
+        ids = matching_ids(s, filters)
+        if ids is not None:  # few: count them by id rather than match every name again
+            where = [Submission.id.in_(ids), *filters.conditions(with_outcome=False, with_search=False)]
     stmt = (
         select(Submission.review_state, Submission.outcome_rank, func.count())
-        .where(*filters.conditions(with_outcome=False))
+        .where(*where)
         .group_by(Submission.review_state, Submission.outcome_rank)
     )
     return {(state, OUTCOME_OF_RANK[rank]): n for state, rank, n in s.execute(stmt)}

@@ -173,6 +173,9 @@ class QueueFilters(Form):
     def filters(self) -> Filters:
         """The validated filters."""
         search = self.q.data or None
+        reference = normalise_reference(search) if search else None
+        # Names have no digits: a reference with a digit in it is not also a name.
+        is_name = search is not None and not (reference and any(c.isdigit() for c in search))
         return Filters(
             outcome=self.outcome.data or None,
             state=self.state.data or None,
@@ -180,8 +183,8 @@ class QueueFilters(Form):
             end=dt.date.fromisoformat(self.to.data) if self.to.data else None,
             search=search,
             search_key=(self.s.data or None) if search else None,
-            name_prefix=" ".join(search.split()).casefold() if search else None,
-            reference=normalise_reference(search) if search else None,
+            name_prefix=" ".join(search.split()).casefold() if search and is_name else None,
+            reference=reference,
         )
 
     def cursor(self) -> Cursor | None:
