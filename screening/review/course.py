@@ -23,7 +23,7 @@ from ..rules import years_between
 from ..visits.state import load_rows, screening_state
 from . import chart
 from .blueprint import bp
-from .today import KIND_WORDS, REVIEW_WORDS
+from .today import KIND_WORDS, REVIEW_WORDS, row_links
 
 # The pain question of every questionnaire of the course (CLINICAL.md: `pain_now`, 0-10, S27).
 PAIN_QUESTION = "pain_now"
@@ -167,4 +167,6 @@ def patient(patient_id: int) -> str:
     with db.get_db().transaction() as s:
         audit.record(s, "view_patient", detail={"patient_id": patient_id})
     course = load_course(patient_id) or abort(404)
-    return render_template("review/patient.html", course=course, clinic_zone=clinic.current().time_zone)
+    return render_template(
+        "review/patient.html", course=course, clinic_zone=clinic.current().time_zone, links=row_links()
+    )

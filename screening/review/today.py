@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
@@ -171,5 +171,15 @@ def today() -> tuple[str, int]:
         after=day + dt.timedelta(days=1),
         is_today=day == clinic.today(),
         clinic_zone=clinic.current().time_zone,
+        links=row_links(),
     )
     return html, 200
+
+
+def row_links() -> dict[str, str]:
+    """The start of a patient's and a record's address, built once rather than once per row
+    (a reference and an id are safe in a URL as they are)."""
+    return {
+        "patient": url_for("review.patient", patient_id=1).removesuffix("1"),
+        "record": url_for("review.record", reference="X").removesuffix("X"),
+    }
