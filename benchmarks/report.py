@@ -96,6 +96,7 @@ def build(results: dict[str, Any]) -> str:
     http_section(t, results)
     outbox_section(t, results)
     queue_section(t, results)
+    visits_section(t, results)
     export_section(t, results)
     rules_section(t, results)
     startup_section(t, results)
@@ -246,6 +247,24 @@ def queue_section(t: Table, results: dict[str, Any]) -> None:
         target="yes",
         met=lambda d: all(p["uses_index"] for s in d["queue"]["scenarios"].values() for p in s["plans"]),
     )
+
+
+def visits_section(t: Table, results: dict[str, Any]) -> None:
+    """The clinician's Today and a patient's course, on the seeded database."""
+    some = next((results[db]["visits"] for db in DBS if results.get(db, {}).get("visits")), None)
+    if not some:
+        return
+    t.section(f"Today and a patient's course, up to {some['samples']} samples; p50/p95 ms (statements per page)")
+    for name in some["pages"]:
+        t.row(
+            f"{name}, in-process",
+            lambda d, name=name: (
+                "{p50_ms:.1f}/{p95_ms:.1f}".format(**d["visits"]["pages"][name]["in_process"])
+                + f" ({d['visits']['pages'][name]['statements']})"
+            ),
+            target="p95 < 50",
+            met=lambda d, name=name: d["visits"]["pages"][name]["in_process"]["p95_ms"] < 50,
+        )
 
 
 def sql_cell(scenario: dict[str, Any]) -> str:

@@ -25,11 +25,11 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from . import export_bench, http_bench, outbox_bench, queue_bench, report, rules_bench, startup_bench
+from . import export_bench, http_bench, outbox_bench, queue_bench, report, rules_bench, startup_bench, visits_bench
 from .common import Target, flask, postgres_target, sqlite_target, vacuum_analyze
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("http", "outbox", "queue", "export", "rules", "startup")
+SECTIONS = ("http", "outbox", "queue", "export", "visits", "rules", "startup")
 
 
 PHASES: dict[str, float] = {}  # how long each step took, for the JSON
@@ -87,7 +87,7 @@ def database_benchmarks(target: Target, quick: bool, only: set[str]) -> dict[str
     if "outbox" in only:
         say(f"{tag}: the outbox: Send with and without it, the relay's throughput")
         out["outbox"] = outbox_bench.measure(target, quick)
-    if only & {"queue", "export"}:
+    if only & {"queue", "export", "visits"}:
         say(f"{tag}: seeding {small:,} submissions")
         first = seed(target, small, 1)
         out["export"] = []
@@ -107,6 +107,9 @@ def database_benchmarks(target: Target, quick: bool, only: set[str]) -> dict[str
         if "queue" in only:
             say(f"{tag}: the queue at {large:,}")
             out["queue"] = queue_bench.measure(target, quick, large)
+        if "visits" in only:
+            say(f"{tag}: Today and a patient's course at {large:,}")
+            out["visits"] = visits_bench.measure(target, quick)
         if "export" in only:
             say(f"{tag}: export at {large:,}")
             needed = not any("baseline" in run for run in out["export"])
@@ -149,7 +152,7 @@ def main() -> None:
     targets: list[tuple[str, AbstractContextManager[Target]]] = [("sqlite", sqlite_target())]
     if args.postgres:
         targets.append(("postgresql", postgres_target(args.postgres)))
-    db_sections = only & {"http", "outbox", "queue", "export"}
+    db_sections = only & {"http", "outbox", "queue", "export", "visits"}
     for key, context in targets:
         if not db_sections:
             break

@@ -50,6 +50,9 @@ ACTIONS = {
     "webhook_disabled": "Disabled a webhook (it answered 410 Gone)",
     "webhook_enabled": "Enabled a webhook again",
     "view_deliveries": "Viewed the alert deliveries",
+    # The clinician's day and a patient's course (they show names and outcomes).
+    "view_today": "Viewed the day's visits",
+    "view_patient": "Viewed a patient's course",
 }
 
 

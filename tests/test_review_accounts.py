@@ -256,7 +256,7 @@ def test_a_busy_session_still_ends_after_12_hours(app, clock):
     ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", "/\t/evil.example", "/"],
 )
 def test_an_outside_next_is_ignored(app, target):
-    """After signing in, a `next` that leads off the review pages goes to the submissions list."""
+    """After signing in, a `next` that leads off the review pages goes to Today, the landing page."""
     add_user(app, "clinician@example.org")
     browser = Clinician(app.test_client())
     url = "/review/login?" + urlencode({"next": target})
@@ -264,7 +264,7 @@ def test_an_outside_next_is_ignored(app, target):
     response = browser.second_step(response, "clinician@example.org")
     assert response.status_code == 302
     location = urlsplit(response.location)
-    assert (location.scheme, location.netloc, location.path) == ("", "", "/review/")
+    assert (location.scheme, location.netloc, location.path) == ("", "", "/review/today")
 
 
 def test_an_inside_next_is_honoured(app):

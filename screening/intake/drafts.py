@@ -273,12 +273,8 @@ def start_draft(
             questionnaire_id=defn.questionnaire.id,
             patient_name=" ".join(str(name).split()) or None,
             expires_at=utcnow() + lifetime(),
+            visit_id=visit_id,
         )
-        if visit_id is not None:
-            # drafts.visit_id comes with the visits migration (0007).
-            if not hasattr(Draft, "visit_id"):
-                raise RuntimeError("drafts have no visit_id column before migration 0007")
-            setattr(draft, "visit_id", visit_id)  # noqa: B010
         s.add(draft)
     return draft
 

@@ -1,7 +1,20 @@
 """The clinicians' pages: sign-in, the triage queue, records, accounts and the audit log."""
 
 from ..fhir import views as fhir_views  # noqa: F401 - the FHIR downloads, on bp too
-from . import audit_log, deliveries, export, queue, record, retention, signin, translations, twofactor, users  # noqa: F401 - each adds its pages to bp
+from . import (  # noqa: F401 - each adds its pages to bp
+    audit_log,
+    course,
+    deliveries,
+    export,
+    queue,
+    record,
+    retention,
+    signin,
+    today,
+    translations,
+    twofactor,
+    users,
+)
 from .blueprint import bp
 from .setup import setup_bp
 

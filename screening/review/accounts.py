@@ -166,9 +166,9 @@ def admin_required(view: Callable) -> Callable:
 def safe_next(target: str | None) -> str:
     """A `next=` target only if it stays within this app's review pages."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("review.queue")
+        return url_for("review.today")
     if not target.startswith("/review") or target.startswith("/review/login"):
-        return url_for("review.queue")
+        return url_for("review.today")
     return target
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import REFERENCE_ALPHABET, QuestionnaireVersion, QueueCount, Submission
@@ -29,8 +29,6 @@ from ..questionnaire.vocabulary import OUTCOME_OF_RANK, OUTCOME_RANK
 REFERENCE_RE = re.compile(f"[{REFERENCE_ALPHABET}]{{12}}")
 # Spaces and any kind of dash, as a reference copied from an email or a letter may have.
 REFERENCE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]")
-# Past every code point, so every name_key starting with the prefix sorts below prefix + this.
-PREFIX_END = "\U0010ffff"
 MAX_CURSOR_LENGTH = 200
 MAX_ID = 2**63 - 1  # a bigger id would overflow PostgreSQL's bigint: refuse it, don't crash
 
@@ -80,13 +78,15 @@ class Filters:
     state: str | None = None
     start: dt.date | None = None  # `from`, inclusive
     end: dt.date | None = None  # `to`, inclusive
-    search: str | None = None  # `q` as typed (for links)
-    name_prefix: str | None = None  # casefolded, like name_key
+    search: str | None = None  # the name or reference as typed (never put in a URL)
+    search_key: str | None = None  # `s`: which of the session's kept searches (for links)
+    name_prefix: str | None = None  # casefolded, like name_key: each word starts a word of the name
     reference: str | None = None  # XXXX-XXXX-XXXX
     until: dt.datetime | None = None  # exports: nothing submitted after the export began
 
-    def conditions(self, with_outcome: bool = True) -> list[ColumnElement[bool]]:
-        """The WHERE clauses, optionally without the outcome (for the counts)."""
+    def conditions(self, with_outcome: bool = True, with_search: bool = True) -> list[ColumnElement[bool]]:
+        """The WHERE clauses, optionally without the outcome (for the counts) or the search
+        (when the matching ids are already known)."""
         where: list[ColumnElement[bool]] = []
         if with_outcome and self.outcome:
             where.append(Submission.outcome_rank == OUTCOME_RANK[self.outcome])
@@ -98,19 +98,26 @@ class Filters:
             where.append(Submission.created_at < day_start(self.end + dt.timedelta(days=1)))
         if self.until:
             where.append(Submission.created_at <= self.until)
-        if self.name_prefix or self.reference:
-            where.append(or_(*self._search()))
+        if with_search and (self.name_prefix or self.reference):
+            where.append(self.search_condition())
         return where
 
+    def search_condition(self) -> ColumnElement[bool]:
+        """The name or reference search alone."""
+        return or_(*self._search())
+
     def _search(self) -> list[ColumnElement[bool]]:
-        """A name prefix as an index range; a reference-shaped search also matches the reference."""
+        """A name search; a reference-shaped search also matches the reference.
+
+        Every word typed must start one of the words of the name, in any order: "smith",
+        "mar smi" and "Smith Maria" all find Maria Smith. (Matching only the start of the
+        whole name, as an index range, found nobody by surname.)
+        """
         found: list[ColumnElement[bool]] = []
         if self.reference:
             found.append(Submission.reference == self.reference)
         if self.name_prefix:
-            found.append(
-                (Submission.name_key >= self.name_prefix) & (Submission.name_key < self.name_prefix + PREFIX_END)
-            )
+            found.append(and_(*(_starts_a_word(word) for word in self.name_prefix.split())))
         return found
 
     def ranks(self, after: Cursor | None = None) -> list[int]:
@@ -119,25 +126,39 @@ class Filters:
         return [rank for rank in ranks if after is None or rank >= after.rank]
 
     def params(self, **changes: str | None) -> dict[str, str]:
-        """The query-string parameters that reproduce these filters (for links)."""
+        """The query-string parameters that reproduce these filters (for links): a search
+        is named by its key in the session, so a patient's name is never in a URL."""
         values = {
             "outcome": self.outcome,
             "state": self.state,
             "from": self.start.isoformat() if self.start else None,
             "to": self.end.isoformat() if self.end else None,
-            "q": self.search,
+            "s": self.search_key,
         }
         values.update(changes)
         return {key: value for key, value in values.items() if value}
 
     def audit_detail(self) -> dict[str, Any]:
         """The filters for the audit log: a reference is an id, a name is personal data."""
-        detail: dict[str, Any] = self.params(q=None)
+        detail: dict[str, Any] = self.params(s=None)
         if self.reference:
             detail["reference"] = self.reference
         if self.name_prefix:
             detail["name_search"] = True
         return detail
+
+
+def _like_escaped(text: str) -> str:
+    """Text matched literally by LIKE ... ESCAPE '\\' (a typed % or _ is not a wildcard)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _starts_a_word(word: str) -> ColumnElement[bool]:
+    """The casefolded name has a word starting with `word` (words split by spaces or hyphens)."""
+    text = _like_escaped(word)
+    return or_(
+        *(Submission.name_key.like(pattern, escape="\\") for pattern in (f"{text}%", f"% {text}%", f"%-{text}%"))
+    )
 
 
 def day_start(day: dt.date) -> dt.datetime:
@@ -179,16 +200,37 @@ def _triage_key(row: Any) -> tuple:
     return (row.outcome_rank, -_micros(row.created_at), -row.id)
 
 
+def matching_ids(s: Session, filters: Filters) -> list[int] | None:
+    """The ids of the submissions the name or reference search matches (whatever the other
+    filters); None when there are more than SEARCH_SORT_LIMIT.
+
+    A reference is found through its unique index. A name is matched word by word, which
+    no B-tree index can answer as a range: the words are read from the name index alone
+    (name_key and the row id), never from the table with its answers.
+    """
+    ids: set[int] = set()
+    if filters.reference:
+        ids.update(s.scalars(select(Submission.id).where(Submission.reference == filters.reference)))
+    if filters.name_prefix:
+        words = and_(*(_starts_a_word(word) for word in filters.name_prefix.split()))
+        stmt = select(Submission.id).where(Submission.name_key.is_not(None), words).limit(SEARCH_SORT_LIMIT + 1)
+        ids.update(s.scalars(stmt))
+    return sorted(ids) if len(ids) <= SEARCH_SORT_LIMIT else None
+
+
 def _search_rows(s: Session, filters: Filters, after: Cursor | None, size: int, columns: Sequence[Any]) -> list | None:
     """A search's rows past `after` in triage order; None when it matches too many to sort.
 
     Only the sort keys of the matches are read and sorted; the page's rows are then
     fetched by id.
     """
-    keys_stmt = select(Submission.outcome_rank, Submission.created_at, Submission.id).where(*filters.conditions())
-    keys = s.execute(keys_stmt.limit(SEARCH_SORT_LIMIT + 1)).all()
-    if len(keys) > SEARCH_SORT_LIMIT:
+    ids = matching_ids(s, filters)
+    if ids is None:
         return None  # a common prefix: the ordered walk finds matches quickly anyway
+    if not ids:
+        return []
+    where = [Submission.id.in_(ids), *filters.conditions(with_search=False)]
+    keys = s.execute(select(Submission.outcome_rank, Submission.created_at, Submission.id).where(*where)).all()
     if after is not None:
         edge = (after.rank, -_micros(after.created_at), -after.id)
         keys = [key for key in keys if _triage_key(key) > edge]
@@ -245,7 +287,8 @@ _COUNTS: dict[tuple, tuple[float, dict[tuple[str, str], int]]] = {}
 
 def counts_by_state(s: Session, filters: Filters, seconds: float = 5) -> dict[tuple[str, str], int]:
     """(review state, outcome) -> how many, for the filters other than outcome (kept `seconds`)."""
-    key = (str(s.get_bind().engine.url), tuple(sorted(filters.params(outcome=None).items())), filters.reference)
+    params = tuple(sorted(filters.params(outcome=None, s=None).items()))
+    key = (str(s.get_bind().engine.url), params, filters.reference, filters.name_prefix)
     now = time.monotonic()
     cached = _COUNTS.get(key)
     if cached and cached[0] > now:
@@ -277,9 +320,14 @@ def _count(s: Session, filters: Filters) -> dict[tuple[str, str], int]:
 
 def _count_rows(s: Session, filters: Filters) -> dict[tuple[str, str], int]:
     """(review state, outcome) -> how many, by counting the matching submissions."""
+    where = filters.conditions(with_outcome=False)
+    if filters.name_prefix or filters.reference:
+        ids = matching_ids(s, filters)
+        if ids is not None:  # few: count them by id rather than match every name again
+            where = [Submission.id.in_(ids), *filters.conditions(with_outcome=False, with_search=False)]
     stmt = (
         select(Submission.review_state, Submission.outcome_rank, func.count())
-        .where(*filters.conditions(with_outcome=False))
+        .where(*where)
         .group_by(Submission.review_state, Submission.outcome_rank)
     )
     return {(state, OUTCOME_OF_RANK[rank]): n for state, rank, n in s.execute(stmt)}

@@ -1,21 +1,27 @@
 """The triage queue page: urgent first, then not suitable, review, suitable; newest first.
 
 The filters come from the query string through a form; the rows, the paging and the
-counts are read by `queries`.
+counts are read by `queries`. A name search is posted (with a CSRF token) and kept in
+the clinician's session; the URL carries only an opaque key to it (`s`), so a patient's
+name never appears in an address, the browser's history or an access log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, has_request_context, redirect, render_template, request, session, url_for
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
 from wtforms import Form, StringField
 from wtforms.validators import ValidationError
 
-from .. import audit, db
+from .. import audit, clinic, db
 from ..models import Submission
 from ..questionnaire.vocabulary import OUTCOME_LABELS, Flag, advice_words, highest, stored_flags
 from .blueprint import bp
@@ -24,7 +30,44 @@ from .queries import Cursor, Filters, counts_by_state, normalise_reference, walk
 STATE_LABELS = {"new": "New", "reviewed": "Reviewed", "erased": "Erased"}
 
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-FILTER_PARAMS = ("outcome", "state", "from", "to", "q")
+FILTER_PARAMS = ("outcome", "state", "from", "to", "s")
+# The searches a session keeps (the newest; an older key then says "search again").
+SEARCHES_KEPT = 20
+SEARCHES = "queue_searches"
+
+
+def keep_search(text: str) -> str:
+    """Keep a typed search in the session; the opaque key that names it in links."""
+    kept: dict[str, str] = dict(session.get(SEARCHES, {}))
+    for key, value in list(kept.items()):
+        if value == text:
+            return key
+    key = secrets.token_urlsafe(6)
+    kept[key] = text
+    while len(kept) > SEARCHES_KEPT:
+        kept.pop(next(iter(kept)))
+    session[SEARCHES] = kept
+    return key
+
+
+def kept_search(key: str) -> str | None:
+    """The search a key in this session names; None if it is not (or no longer) kept."""
+    if not has_request_context():
+        return None
+    value = session.get(SEARCHES, {}).get(key)
+    return value if isinstance(value, str) else None
+
+
+def _with_kept_search(formdata: Mapping[str, Any] | None) -> Any:
+    """The filters with `s` (a kept search's key) turned back into the text typed."""
+    if formdata is None or not formdata.get("s") or formdata.get("q"):
+        return formdata
+    text = kept_search(formdata["s"])
+    if text is None:
+        return formdata
+    data = MultiDict(formdata)
+    data["q"] = text
+    return data
 
 
 # What one queue row needs: enough for the table and the cursor, and no answers.
@@ -91,7 +134,16 @@ class QueueFilters(Form):
     from_ = StringField("Submitted from", name="from", filters=[_strip], validators=[_iso_date("from")])
     to = StringField("Submitted to", filters=[_strip], validators=[_iso_date("to")])
     q = StringField("Name or reference", filters=[_strip])
+    s = StringField("Search", filters=[_strip])
     after = StringField("Page", filters=[_strip])
+
+    def __init__(self, formdata: Any = None, **kwargs: Any) -> None:
+        super().__init__(_with_kept_search(formdata), **kwargs)
+
+    def validate_s(self, field: StringField) -> None:
+        """A link to a search this session no longer keeps (signed out since, or long ago)."""
+        if field.data and not self.q.data:
+            raise ValidationError("That search is no longer kept (searches last until you sign out): search again")
 
     def validate_to(self, field: StringField) -> None:
         """A range that ends before it starts would silently list nothing."""
@@ -121,14 +173,18 @@ class QueueFilters(Form):
     def filters(self) -> Filters:
         """The validated filters."""
         search = self.q.data or None
+        reference = normalise_reference(search) if search else None
+        # Names have no digits: a reference with a digit in it is not also a name.
+        is_name = search is not None and not (reference and any(c.isdigit() for c in search))
         return Filters(
             outcome=self.outcome.data or None,
             state=self.state.data or None,
             start=dt.date.fromisoformat(self.from_.data) if self.from_.data else None,
             end=dt.date.fromisoformat(self.to.data) if self.to.data else None,
             search=search,
-            name_prefix=" ".join(search.split()).casefold() if search else None,
-            reference=normalise_reference(search) if search else None,
+            search_key=(self.s.data or None) if search else None,
+            name_prefix=" ".join(search.split()).casefold() if search and is_name else None,
+            reference=reference,
         )
 
     def cursor(self) -> Cursor | None:
@@ -175,9 +231,9 @@ class QueueRow:
 
     @property
     def submitted_text(self) -> str:
-        """The submission time for people: 'Mon 4 Mar 2024, 14:05 UTC'."""
-        at = self.created_at.astimezone(dt.UTC)
-        return f"{at:%a} {at.day} {at:%b %Y, %H:%M} UTC"
+        """The submission time for people, in the clinic's zone: 'Mon 4 Mar 2024, 14:05 GMT'."""
+        at = clinic.local(self.created_at)
+        return f"{at:%a} {at.day} {at:%b %Y, %H:%M %Z}"
 
 
 @dataclass(frozen=True)
@@ -235,14 +291,35 @@ def render_queue(form: QueueFilters, page: Page | None) -> tuple[str, int]:
 
 
 @bp.get("/")
-def queue() -> tuple[str, int]:
+def queue() -> tuple[str, int] | Response:
     """Submissions in triage order, filtered, one page at a time."""
     form = QueueFilters(request.args)
     if not form.validate():
         return render_queue(form, None)
+    if request.args.get("q"):
+        # An old link or a typed address with the name in it: keep it, and drop it from the address.
+        return _to_kept_search(request.args)
     size = current_app.config.get("QUEUE_PAGE_SIZE", 50)
     filters = form.filters()
     # The list shows names, outcomes and flag reasons: health data, so its views are audited too.
     with db.get_db().transaction() as s:
         audit.record(s, "view_queue", detail=filters.audit_detail())
     return render_queue(form, load_page(filters, form.cursor(), size))
+
+
+@bp.post("/search")
+def search() -> tuple[str, int] | Response:
+    """The filter form, posted: the search is kept in the session and the queue shown by its key."""
+    form = QueueFilters(request.form)
+    if not form.validate():
+        return render_queue(form, None)
+    return _to_kept_search(request.form)
+
+
+def _to_kept_search(given: Mapping[str, Any]) -> Response:
+    """303 to the queue with these filters, a typed search replaced by its key."""
+    params = {key: given[key] for key in ("outcome", "state", "from", "to") if given.get(key)}
+    typed = " ".join(str(given.get("q") or "").split())
+    if typed:
+        params["s"] = keep_search(typed)
+    return redirect(url_for("review.queue", **params), code=303)

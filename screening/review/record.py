@@ -21,20 +21,22 @@ from wtforms import BooleanField, RadioField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from .. import audit, db
+from .. import audit, clinic, db
 from ..models import (
     REVIEW_OUTCOMES,
     AuditEvent,
+    Patient,
     Review,
     Submission,
     User,
+    Visit,
     utcnow,
 )
 from ..versions import definition_for
 from . import retention
 from .accounts import admin_required
 from .blueprint import bp
-from .queries import normalise_reference
+from .queries import Filters, normalise_reference, walk
 from .record_view import RecordView, record_view
 
 NOTE_LIMIT = 1000
@@ -125,12 +127,63 @@ def erasure(submission: Submission) -> Erasure:
     return Erasure(submission.erased_at or event.at, by, str(event.detail.get("reason", "")))
 
 
+@dataclass(frozen=True)
+class VisitFacts:
+    """The visit a submission was sent for, as the top of the record shows it."""
+
+    patient_id: int
+    patient_name: str
+    phone: str
+    email: str
+    starts_at: dt.datetime  # clinic time
+    clinician: str
+    treatment: str
+    kind_words: str
+    cancelled: bool
+
+    @property
+    def when_text(self) -> str:
+        """'Mon 6 Apr 2026, 09:00 BST'."""
+        return f"{self.starts_at:%a} {self.starts_at.day} {self.starts_at:%b %Y, %H:%M %Z}"
+
+
+def visit_facts(submission: Submission) -> VisitFacts | None:
+    """The submission's visit and patient (one query), or None for a walk-in."""
+    if submission.visit_id is None:
+        return None
+    query = select(Visit, Patient).join(Visit.patient).where(Visit.id == submission.visit_id)
+    row = db.session().execute(query).first()
+    if row is None:
+        return None
+    visit, patient = row
+    return VisitFacts(
+        patient_id=patient.id,
+        patient_name=f"{patient.given_name} {patient.family_name}",
+        phone=patient.phone,
+        email=patient.email,
+        starts_at=clinic.local(visit.starts_at),
+        clinician=visit.clinician,
+        treatment=visit.treatment,
+        kind_words={"first": "First session", "later": "Later session"}.get(visit.kind, visit.kind),
+        cancelled=visit.status == "cancelled",
+    )
+
+
+def next_unreviewed(submission: Submission) -> str | None:
+    """The reference of the submission to review next: the top of the unreviewed queue
+    (urgent first, newest first) other than this one; None when there is none."""
+    # The queue's own walk: one backwards index range per outcome, never a sort of every new row.
+    columns = (Submission.id, Submission.outcome_rank, Submission.created_at, Submission.reference)
+    rows = walk(db.session(), Filters(state="new"), None, 2, columns)
+    return next((row.reference for row in rows if row.id != submission.id), None)
+
+
 def when(moment: dt.datetime | None) -> str:
-    """A time as clinicians read it: 24 Nov 2026, 14:05 UTC."""
+    """A time as clinicians read it, in the clinic's zone: 24 Nov 2026, 14:05 GMT."""
     if moment is None:
         return "unknown"
-    moment = moment.astimezone(dt.UTC)
-    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+    moment = clinic.local(moment)
+    return f"{moment.day} {moment:%b %Y, %H:%M %Z}"
 
 
 # --- Actions -------------------------------------------------------------------------
@@ -182,6 +235,9 @@ def show_record(
         note_limit=NOTE_LIMIT,
         when=when,
         now=utcnow(),
+        visit=visit_facts(submission),
+        next_reference=None if printing else next_unreviewed(submission),
+        printing=printing,
     )
 
 

@@ -177,7 +177,7 @@ def login_code() -> Any:
     if used is None:
         form.code.errors = ["That code is not right. Check the code in your authenticator app and try again."]
         return render_template("review/login_code.html", form=form), 401
-    target = session.get("pending_next") or url_for("review.queue")
+    target = session.get("pending_next") or url_for("review.today")
     accounts.start_session(account)
     if used == "recovery code":
         flash(f"You used a recovery code: {len(account.recovery_codes)} left. Each works once.")

@@ -2,7 +2,7 @@
 for a known patient, and the earlier answers a submission's rules looked at
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Created: 2026-11-29
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
