@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from screening import create_app, db
 from screening.extensions import limiter
 from screening.models import AuditEvent, Base
 
-from .conftest import DEFAULT, Clinician, Patient, add_user, make_app
+from .conftest import DEFAULT, ROOT, Clinician, Patient, add_user, make_app
 from .test_app import STRONG_KEY
 
 ERROR_CODES = {
@@ -215,6 +216,13 @@ def test_every_cookie_in_production_is_host_only_and_secure(tmp_path):
         assert header.startswith("__Host-"), header
         assert "secure" in parts and "path=/" in parts, header
         assert not any(part.startswith("domain=") for part in parts), header
+
+
+def test_make_serve_runs_in_production_mode():
+    """`make serve` turns production mode on unless told otherwise (issue 13, item 13: it did not)."""
+    out = subprocess.run(["make", "-n", "serve"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    [line] = [line for line in out.splitlines() if "gunicorn" in line]
+    assert "SCREENING_PRODUCTION=${SCREENING_PRODUCTION:-true}" in line
 
 
 def test_rate_limits_are_shared_through_the_database(tmp_path):
