@@ -16,7 +16,7 @@ from screening import clock, create_app, security
 from screening.config import UnsafeConfiguration
 from screening.review import signin
 
-from .conftest import Clinician, Patient, add_user, make_app
+from .conftest import _APPS, Clinician, Patient, add_user, make_app
 from .test_app import STRONG_KEY
 from .test_intake import ALL_CLEAR, saved_answers
 
@@ -30,9 +30,14 @@ def rotated(app: Flask, tmp_path, **config) -> Flask:
     """The same clinic after a restart with NEW_KEY (and whatever `config` says), on the same database."""
     settings = app.config | {"SECRET_KEY": NEW_KEY, "SECRET_KEY_FALLBACKS": [OLD_KEY]} | config
     settings.pop("WTF_CSRF_SECRET_KEY", None)  # worked out again from the keys, as at a real start
-    return create_app(
-        settings, instance_path=str(tmp_path / "after"), definition=app.extensions["screening.questionnaire"]
-    )
+    definition = app.extensions["screening.questionnaire"]
+    return disposed_after_the_test(create_app(settings, instance_path=str(tmp_path / "after"), definition=definition))
+
+
+def disposed_after_the_test(app: Flask) -> Flask:
+    """The app's database connections are closed after the test, as make_app's are."""
+    _APPS.append(app)
+    return app
 
 
 def carried(old: Patient | Clinician, app: Flask, cookie: str = "screening_session"):
@@ -116,10 +121,12 @@ def test_the_instance_key_can_be_rotated_by_moving_it(tmp_path):
     with (instance / "secret_key_fallbacks").open("a") as retired:
         retired.write((instance / "secret_key").read_text())
     (instance / "secret_key").unlink()
-    after = create_app(
-        before.config | {"SECRET_KEY": None, "SECRET_KEY_FALLBACKS": []},
-        instance_path=str(instance),
-        definition=before.extensions["screening.questionnaire"],
+    after = disposed_after_the_test(
+        create_app(
+            before.config | {"SECRET_KEY": None, "SECRET_KEY_FALLBACKS": []},
+            instance_path=str(instance),
+            definition=before.extensions["screening.questionnaire"],
+        )
     )
     assert after.config["SECRET_KEY"] != old and after.config["SECRET_KEY_FALLBACKS"] == [old]
     same = carried(patient, after)
