@@ -25,11 +25,21 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from . import export_bench, http_bench, outbox_bench, queue_bench, report, rules_bench, startup_bench, visits_bench
+from . import (
+    export_bench,
+    http_bench,
+    outbox_bench,
+    queue_bench,
+    report,
+    rules_bench,
+    startup_bench,
+    visits_bench,
+    worker_memory,
+)
 from .common import Target, flask, postgres_target, sqlite_target, vacuum_analyze
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("http", "outbox", "queue", "export", "visits", "rules", "startup")
+SECTIONS = ("http", "outbox", "queue", "export", "visits", "rules", "startup", "memory")
 
 
 PHASES: dict[str, float] = {}  # how long each step took, for the JSON
@@ -165,6 +175,11 @@ def main() -> None:
         say("start-up: default and 10x questionnaire")
         with sqlite_target() as target:
             results["startup"] = startup_bench.measure(target, args.quick)
+    if "memory" in only:
+        seconds = 20 if args.quick else 60
+        say(f"memory: private MB per worker after {seconds} s of patients, app and bare stacks")
+        with sqlite_target() as target:
+            results["memory"] = worker_memory.measure(target, seconds)
     say(None)
     results["phase_seconds"] = PHASES
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -24,6 +24,11 @@ class Defaults:
 
     # None: read or create instance/secret_key (never a fixed key outside tests).
     SECRET_KEY: str | None = None
+    # Key rotation: the retired keys, still accepted on what was signed with them (a
+    # patient's session and draft, CSRF tokens, known-device cookies) but never used to
+    # sign. A list, or a string of keys separated by spaces (SCREENING_SECRET_KEY_FALLBACKS);
+    # instance/secret_key_fallbacks, one key a line, adds to it. See docs/security.md.
+    SECRET_KEY_FALLBACKS: tuple[str, ...] = ()
     # None: SQLite at instance/screening.db.
     DATABASE_URL: str | None = None
     QUESTIONS_PATH = str(ROOT / "questions.yaml")
@@ -32,6 +37,9 @@ class Defaults:
     QUESTIONNAIRES_PATH: str | None = None
     # How long a patient's unfinished answers are kept after their last change.
     DRAFT_LIFETIME_HOURS = 24
+    # After that the browser keeps the (now empty) draft's token this many days more, so a
+    # patient who comes back is told the answers were deleted, not shown an empty form.
+    DRAFT_EXPIRED_NOTICE_DAYS = 7
     # Expired drafts are deleted by the app itself at most this often (see review/retention.py).
     DRAFT_PURGE_MINUTES = 15
     # The clinic's details until an admin saves them on the settings page (clinic.py):
@@ -134,6 +142,7 @@ def finalize(app: Flask) -> None:
     config = app.config
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = secret_key_from_instance(app.instance_path)
+    config["SECRET_KEY_FALLBACKS"] = secret_key_fallbacks(app)
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'screening.db'}"
     if not config["RATELIMIT_STORAGE_URI"]:
@@ -147,8 +156,11 @@ def finalize(app: Flask) -> None:
             config["SESSION_COOKIE_NAME"] = "__Host-" + config["SESSION_COOKIE_NAME"]
         config["SESSION_COOKIE_DOMAIN"] = None
         config["SESSION_COOKIE_PATH"] = "/"
-    # The cookie that holds a patient's draft token lives as long as the draft.
-    app.permanent_session_lifetime = dt.timedelta(hours=config["DRAFT_LIFETIME_HOURS"])
+    # The cookie that holds a patient's draft token lives as long as the draft, and a
+    # few days more to say that the draft has gone (see drafts.current_draft).
+    app.permanent_session_lifetime = dt.timedelta(
+        hours=config["DRAFT_LIFETIME_HOURS"], days=config["DRAFT_EXPIRED_NOTICE_DAYS"]
+    )
 
 
 class UnsafeConfiguration(SystemExit):
@@ -166,14 +178,36 @@ def refuse_unsafe_production(app: Flask) -> None:
             "Refusing to start: DEBUG is on in production (the debugger would let any visitor run code). "
             "Unset SCREENING_DEBUG / FLASK_DEBUG."
         )
-    key = config["SECRET_KEY"]
-    text = key.decode("latin-1") if isinstance(key, bytes) else str(key)
-    if len(text) < MIN_SECRET_KEY_LENGTH or len(set(text)) < 10:
+    if weak_key(config["SECRET_KEY"]):
         raise UnsafeConfiguration(
             f"Refusing to start: SECRET_KEY is too short or too simple for production (it needs "
             f"{MIN_SECRET_KEY_LENGTH}+ random characters). Unset it to use the random key kept in "
             "instance/secret_key, or set one made with: python -c 'import secrets; print(secrets.token_hex(32))'"
         )
+    # A retired key still signs in anyone who can forge with it.
+    if any(weak_key(key) for key in config["SECRET_KEY_FALLBACKS"]):
+        raise UnsafeConfiguration(
+            "Refusing to start: a key in SECRET_KEY_FALLBACKS is too short or too simple for production "
+            f"(each needs {MIN_SECRET_KEY_LENGTH}+ random characters): remove it."
+        )
+
+
+def weak_key(key: str | bytes) -> bool:
+    """Too short or too repetitive to be a random key."""
+    text = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+    return len(text) < MIN_SECRET_KEY_LENGTH or len(set(text)) < 10
+
+
+def secret_key_fallbacks(app: Flask) -> list[str | bytes]:
+    """SECRET_KEY_FALLBACKS as a list (a string holds keys separated by spaces), then the
+    keys in instance/secret_key_fallbacks (one a line; blank lines and # comments skipped)."""
+    given = app.config.get("SECRET_KEY_FALLBACKS") or []
+    keys: list[str | bytes] = list(given.split()) if isinstance(given, str) else list(given)
+    path = Path(app.instance_path) / "secret_key_fallbacks"
+    if path.exists():
+        lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+        keys += [line for line in lines if line and not line.startswith("#")]
+    return [key for key in keys if key and key != app.config["SECRET_KEY"]]
 
 
 def secret_key_from_instance(instance_path: str) -> str:

@@ -1,10 +1,11 @@
-"""Security headers and limits on every response, error pages included."""
+"""Security headers and limits on every response, error pages included; the keys that sign."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
@@ -70,8 +71,28 @@ def refuse_unusable_input() -> None:
         abort(400)
 
 
+def signing_keys(app: Flask | None = None) -> list[str | bytes]:
+    """Every key a signature may have been made with, as itsdangerous takes them: the
+    retired keys of SECRET_KEY_FALLBACKS first, the current SECRET_KEY last. itsdangerous
+    signs with the last and accepts a signature made with any of them, so what was signed
+    before a key rotation (a patient's session and draft, a form's CSRF token, a
+    known-device cookie) still reads after it."""
+    config = (app or current_app).config
+    return [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
+
+
+def serializer(salt: str, app: Flask | None = None) -> URLSafeTimedSerializer:
+    """A signer for one purpose (`salt`), with the current key and the retired ones."""
+    # itsdangerous turns each key into bytes, so a mix of str and bytes keys is fine.
+    return URLSafeTimedSerializer(cast("list[str]", signing_keys(app)), salt=salt)
+
+
 def init_app(app: Flask) -> None:
-    """Headers on every response; trust a proxy's X-Forwarded-* only when configured."""
+    """Headers on every response; trust a proxy's X-Forwarded-* only when configured;
+    CSRF tokens signed and checked with the current key and the retired ones."""
+    # Flask's session cookie reads SECRET_KEY_FALLBACKS itself; Flask-WTF only knows one
+    # key unless it is given the list (a clinic's own WTF_CSRF_SECRET_KEY is kept).
+    app.config.setdefault("WTF_CSRF_SECRET_KEY", signing_keys(app))
     app.url_map.converters["int"] = BoundedInt
     app.before_request(refuse_unusable_input)
     app.after_request(security_headers)

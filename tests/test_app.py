@@ -33,7 +33,8 @@ def test_environment_variables_override_defaults(tmp_path, monkeypatch):
     app = create_app({"QUESTIONS_PATH": DEFAULT}, instance_path=str(tmp_path))
     assert app.config["DRAFT_LIFETIME_HOURS"] == 48
     assert app.secret_key == "from-env"
-    assert app.permanent_session_lifetime.total_seconds() == 48 * 3600
+    # The draft's cookie lives as long as the draft, and the days to say it has gone.
+    assert app.permanent_session_lifetime.total_seconds() == 48 * 3600 + 7 * 86400
 
 
 def test_instance_config_file_overrides_defaults(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from screening import create_app, db
 from screening.extensions import limiter
 from screening.models import AuditEvent, Base
 
-from .conftest import DEFAULT, Clinician, Patient, add_user, make_app
+from .conftest import DEFAULT, ROOT, Clinician, Patient, add_user, make_app
 from .test_app import STRONG_KEY
 
 ERROR_CODES = {
@@ -184,6 +185,45 @@ def test_secure_cookies_in_production(tmp_path):
     cookie = browser.client.get_cookie("__Host-screening_session")
     assert cookie is not None and cookie.path == "/" and not cookie.domain.startswith(".")
     assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_every_cookie_in_production_is_host_only_and_secure(tmp_path):
+    """Every cookie the app sets in production (the patient's session, the clinician's, the
+    known-device cookie) is __Host-: Secure, Path=/, no Domain (issue 13, item 13)."""
+    app = make_app(tmp_path, PRODUCTION=True, SECRET_KEY=STRONG_KEY)
+    add_user(app, "clinician@example.org")
+    headers: list[str] = []
+    inner = app.wsgi_app
+
+    def recording(environ, start_response):
+        """Every Set-Cookie header as sent (the session cookie is added after the view's hooks)."""
+
+        def start(status, response_headers, *args):
+            headers.extend(value for name, value in response_headers if name.lower() == "set-cookie")
+            return start_response(status, response_headers, *args)
+
+        return inner(environ, start)
+
+    app.wsgi_app = recording
+    patient, clinician = Patient(app.test_client()), Clinician(app.test_client())
+    questions = app.extensions["screening.questionnaire"].sections[0].questions
+    patient.answer("warning_signs", {q.id: "no" for q in questions})
+    assert clinician.sign_in("clinician@example.org").status_code == 302
+    clinician.get("/review/")
+    names = {header.split("=", 1)[0] for header in headers}
+    assert {"__Host-screening_session", "__Host-screening_device"} <= names
+    for header in headers:
+        parts = [part.strip().lower() for part in header.split(";")]
+        assert header.startswith("__Host-"), header
+        assert "secure" in parts and "path=/" in parts, header
+        assert not any(part.startswith("domain=") for part in parts), header
+
+
+def test_make_serve_runs_in_production_mode():
+    """`make serve` turns production mode on unless told otherwise (issue 13, item 13: it did not)."""
+    out = subprocess.run(["make", "-n", "serve"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    [line] = [line for line in out.splitlines() if "gunicorn" in line]
+    assert "SCREENING_PRODUCTION=${SCREENING_PRODUCTION:-true}" in line
 
 
 def test_rate_limits_are_shared_through_the_database(tmp_path):

@@ -50,6 +50,14 @@ def test_downloads_are_refused_when_another_site_asks_for_them(admin, url):
     assert admin.client.get(url).status_code == 200  # a script with the cookie, no browser headers
 
 
+def test_a_patients_fhir_download_is_refused_when_another_site_asks_for_it(admin, submission_factory):
+    """Item 15 for the other health-data download: one submission as a FHIR Bundle."""
+    url = f"/review/submissions/{submission_factory()}/fhir"
+    assert admin.client.get(url, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert admin.client.get(url, headers={"Referer": "https://evil.example/page"}).status_code == 403
+    assert admin.client.get(url, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+
+
 def test_the_audit_log_cannot_be_changed_or_deleted_even_by_the_apps_own_connection(app, clinician):
     """Item 16: the database itself refuses UPDATE and DELETE on audit rows (a trigger)."""
     with app.app_context():

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Response, abort
 
-from ..review.blueprint import bp
+from ..review.blueprint import bp, same_origin_only
 from . import records
 
 FHIR_JSON = "application/fhir+json"
@@ -25,6 +25,7 @@ def _json(resource: dict[str, Any], filename: str) -> Response:
 
 
 @bp.get("/fhir/Questionnaire/<version>")
+@same_origin_only
 def fhir_questionnaire(version: str) -> Response:
     """A questionnaire version as a FHIR Questionnaire."""
     try:
@@ -35,6 +36,7 @@ def fhir_questionnaire(version: str) -> Response:
 
 
 @bp.get("/submissions/<reference>/fhir")
+@same_origin_only
 def fhir_submission(reference: str) -> Response:
     """A submission as a FHIR Bundle: its QuestionnaireResponse and a DetectedIssue per flag."""
     try:

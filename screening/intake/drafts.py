@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, session
+from flask import current_app, flash, session
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -69,9 +69,29 @@ def forget_browser() -> None:
 
 
 def current_draft() -> Draft | None:
-    """This browser's draft, if it has a live one (read only)."""
+    """This browser's draft, if it has a live one (read only in the database).
+
+    A browser whose draft has expired (or been purged) is told so once, and forgets it,
+    rather than meeting an empty form with no word of why.
+    """
     token = session.get(SESSION_KEY)
-    return _live(db.session().get(Draft, token)) if token else None
+    if not token:
+        return None
+    draft = _live(db.session().get(Draft, token))
+    if draft is None:
+        session.pop(SESSION_KEY, None)
+        if DONE_KEY not in session:  # not sent (a sent draft's answers live on in the submission)
+            flash(expired_message())
+    return draft
+
+
+def expired_message() -> str:
+    """What a patient whose unsent answers have expired is told."""
+    hours = current_app.config["DRAFT_LIFETIME_HOURS"]
+    return (
+        f"Your earlier answers were kept for {hours} hours after your last change, and have now been deleted"
+        " to protect your privacy. Please start again from the first page."
+    )
 
 
 def _locked(s: Session, token: str | None) -> Draft | None:
@@ -142,6 +162,8 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
     with db.get_db().transaction() as s:
         draft = _locked(s, session.get(SESSION_KEY))
         if draft is None:
+            if session.pop(SESSION_KEY, None):
+                return NotReady(None, expired_message())
             return NotReady(None, "Your answers were not found. They may have expired: please start again.")
         if draft.submission_id is not None:
             existing = s.get(Submission, draft.submission_id)

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, ValidationError
 
-from .. import audit, clock, db
+from .. import audit, clock, db, security
 from ..extensions import csrf
 from ..models import User
 from . import accounts, throttle, twofactor
@@ -61,7 +61,7 @@ def device_cookie_name() -> str:
 
 def _devices() -> URLSafeTimedSerializer:
     """Signs and reads the known-device cookie."""
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="screening.known-device")
+    return security.serializer("screening.known-device")
 
 
 def known_device(email: str) -> str | None:
