@@ -8,7 +8,7 @@ import re
 import pytest
 
 from .browser_helpers import ALL_CLEAR, DEFN, assert_accessible
-from .conftest import DESKTOP, PHONE
+from .conftest import DESKTOP, PHONE, add_user
 
 OUTCOMES = {
     "urgent": ("warning_signs", {"saddle_numbness": "yes"}, "Go to A&E"),
@@ -73,8 +73,14 @@ def complete(page, base: str, outcome: str, check_each_page: bool = True) -> str
         if check_each_page:
             assert_accessible(page)
         press_continue(page)
+        if "/intake/urgent" in page.url:  # the stop page, at once after the urgent answer
+            assert outcome == "urgent"
+            if check_each_page:
+                assert_accessible(page)
+            with page.expect_navigation():
+                page.click("text=Continue with the form")
         if outcome == "urgent":
-            assert page.locator(".urgent-panel").count() == 1  # told at once, on the very next page
+            assert page.locator(".urgent-panel").count() == 1  # and a reminder on every later page
     assert page.title().startswith("Check your answers")
     if check_each_page:
         assert_accessible(page)
@@ -247,3 +253,50 @@ def test_body_map_by_mouse_and_keyboard(live, open_page):
     page.click('input[name="pain_areas"][value="lower_back"]')  # the list drives the picture too
     assert "region--marked" in page.get_attribute('[data-region="lower_back"]', "class")
     assert_accessible(page)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_urgent_path_from_the_first_page_sends_early_with_name_and_phone(live, open_page, app, javascript):
+    """At phone size: an urgent answer on the first page leads to the stop page (what to do,
+    focus on its heading, tap-to-call); "send now" asks for the name and phone only, and
+    the clinician's record shows them."""
+    from .test_browser_clinician import sign_in
+
+    page = open_page(PHONE, javascript=javascript)
+    page.goto(live.url + "/")
+    with page.expect_navigation():
+        page.click("text=Start now")
+    page.check('input[name="saddle_numbness"][value="yes"]')  # and nothing else on the page
+    press_continue(page)
+    assert "/intake/urgent" in page.url
+    assert page.title().startswith("Go to A&E now, or call 999")
+    assert page.locator("h1").inner_text() == "Go to A&E now, or call 999"
+    assert page.evaluate("document.activeElement.id") == "stop-heading"
+    assert page.locator('a[href="tel:999"]').count() >= 1
+    assert page.locator("text=Continue with the form").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Send my answers to the clinic now")
+    assert page.title().startswith("Your name and phone number")
+    assert page.locator("#questions input.input").count() == 2
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Send my answers to the clinic now")  # nothing filled in: told what is missing
+    assert page.title().startswith("Error:")
+    assert_accessible(page)
+    page.fill('input[name="full_name"]', "Ann Example")
+    page.fill('input[name="phone"]', "07700 900123")
+    with page.expect_navigation():
+        page.click("text=Send my answers to the clinic now")
+    reference = page.locator(".reference strong").inner_text()
+    assert "Go to A&E" in page.locator(".urgent-panel").inner_text()
+    assert_accessible(page)
+
+    add_user(app, "clinician@example.org", name="Alex Physio")
+    clinician = open_page(DESKTOP)
+    sign_in(clinician, live.url, "clinician@example.org")
+    clinician.goto(f"{live.url}/review/submissions/{reference}")
+    record = clinician.locator("main").inner_text()
+    assert "Ann Example" in record
+    assert "07700 900123" in record

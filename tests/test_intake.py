@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import re
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -204,7 +205,14 @@ def fill_in(patient: Patient, pages: dict[str, dict[str, str]] = ALL_CLEAR, **ch
         answers = pages[section_id] | changes.get(section_id, {})
         response = patient.answer(section_id, answers)
         expected = f"/intake/{ids[i + 1]}" if i + 1 < len(ids) else "/intake/check"
-        assert location(response) == expected, f"after {section_id}"
+        assert after_stop_page(location(response)) == expected, f"after {section_id}"
+
+
+def after_stop_page(where: str) -> str:
+    """Where a page leads, past the urgent stop page (whose "continue" link goes there)."""
+    if where.startswith("/intake/urgent?"):
+        return parse_qs(urlsplit(where).query)["next"][0]
+    return where
 
 
 def submit_and_show(patient: Patient):
@@ -770,11 +778,14 @@ def test_send_with_unanswered_questions_goes_to_them(app, client):
 
 
 def test_urgent_answer_on_page_1_warns_on_page_2(client):
-    """An emergency answer on page 1 shows the emergency advice at once on page 2."""
+    """An emergency answer on page 1 leads to the stop page, then the advice stays on page 2."""
     first = client.get("/intake/warning_signs")
     assert urgent_advice_on(first) is None
     response = client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
-    assert location(response) == "/intake/more_warning_signs"
+    assert location(response) == "/intake/urgent?next=/intake/more_warning_signs"
+    stop = client.get(location(response))
+    assert urgent_advice_on(stop) == EMERGENCY
+    assert 'href="/intake/more_warning_signs">Continue with the form</a>' in stop.text
 
     page = client.get("/intake/more_warning_signs")
     assert urgent_advice_on(page) == EMERGENCY
@@ -785,7 +796,8 @@ def test_urgent_answer_on_page_1_warns_on_page_2(client):
 def test_same_day_answer_warns_with_same_day_advice(client):
     """A same-day red flag shows the GP/111 advice, not the 999 advice."""
     client.answer("warning_signs", ALL_CLEAR["warning_signs"])
-    client.answer("your_back_pain", ALL_CLEAR["your_back_pain"] | {"weight_loss": "yes"})
+    response = client.answer("your_back_pain", ALL_CLEAR["your_back_pain"] | {"weight_loss": "yes"})
+    assert location(response).startswith("/intake/urgent?")
     page = client.get("/intake/about_you")
     assert urgent_advice_on(page).startswith(SAME_DAY)
 
@@ -920,28 +932,41 @@ def test_start_again_without_a_valid_token_deletes_nothing(app, client):
 
 
 def test_an_urgent_answer_can_be_sent_at_once_unfinished(app, client):
-    """Saddle numbness on page 1: the next page offers to send now, and the clinic gets it."""
+    """Saddle numbness on page 1: the next page offers to send now; the name and phone are
+    asked first (never an anonymous record), and the clinic gets it."""
     client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
     page = client.get("/intake/your_back_pain")
     assert "Send my answers to the clinic now" in page.text
     response = client.post("/intake/submit", token=client.token("/intake/your_back_pain"))
+    assert location(response) == "/intake/urgent/details"
+    assert submissions(app) == []
+    details = client.get("/intake/urgent/details")
+    assert re.findall(r'<input class="input[^"]*" id="(\w+)"', details.text) == ["full_name", "phone"]
+    response = client.post("/intake/urgent/details", {"full_name": "Ann Example", "phone": "07700 900123"})
     assert location(response) == "/intake/done"
     [row] = submissions(app)
     assert (row.outcome, row.complete) == ("urgent", False)
     assert row.answers["saddle_numbness"] == "yes"
+    assert row.patient_name == "Ann Example"
+    assert row.answers["phone"] == "07700 900123"
     done = client.get("/intake/done")
     assert "You do not need to answer the other questions" in text_of(done)
 
 
 def test_an_urgent_answer_on_a_page_with_an_error_is_kept_and_can_be_sent(app, client):
-    """Yes to saddle numbness but a question skipped: the warning shows, and sending works."""
+    """Yes to saddle numbness but a question skipped: the stop page shows, and sending works."""
     answers = ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"}
     answers.pop("both_legs_symptoms")
     page = client.answer("warning_signs", answers)
-    assert page.status_code == 400
-    assert "Send my answers to the clinic now" in page.text
+    assert location(page) == "/intake/urgent?next=/intake/warning_signs"
     assert saved_answers(app)["saddle_numbness"] == "yes"
+    client.get(location(page))  # the stop page, then "Continue with the form"
+    again = client.answer("warning_signs", answers)  # back to the page: the stop page was seen
+    assert again.status_code == 400
+    assert "Send my answers to the clinic now" in again.text
     response = client.post("/intake/submit", token=client.token("/intake/warning_signs"))
+    assert location(response) == "/intake/urgent/details"
+    response = client.post("/intake/urgent/details", {"full_name": "Ann Example", "phone": "07700 900123"})
     assert location(response) == "/intake/done"
     [row] = submissions(app)
     assert row.outcome == "urgent" and not row.complete
@@ -1050,8 +1075,7 @@ def test_an_urgent_answer_on_a_page_with_errors_is_assessed_once(tmp_path, monke
     monkeypatch.setattr(rules, "assess", lambda *args, **kw: calls.append(1) or real(*args, **kw))
     browser = app.test_client()
     response = browser.post("/intake/warning_signs", data={"saddle_numbness": "yes"})
-    assert response.status_code == 400
-    assert "urgent-panel" in response.text
+    assert response.status_code == 302  # to the stop page
     assert len(calls) == 1
 
 
@@ -1171,3 +1195,106 @@ def test_date_in_the_future_marks_every_box(client):
 def test_empty_date_of_birth_gets_its_own_message(client):
     page = client.answer("about_you", about_you_with(date_boxes("", "", "")))
     assert field_error(page, "date_of_birth") == "Enter your date of birth"
+
+
+# --- the urgent stop page ------------------------------------------------------------------
+
+
+def test_stop_page_says_what_to_do_with_tap_to_call_links(app, client):
+    """The stop page's title and heading say what to do; focus lands on the heading; the
+    numbers to call (and the clinic's) are tap-to-call links; it is shown once per advice."""
+    response = client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    stop = client.get(location(response))
+    assert title_of(stop).startswith("Go to A&E now, or call 999")
+    assert re.search(
+        r'<h1 class="stop__heading" id="stop-heading" tabindex="-1" autofocus>Go to A&amp;E now, or call 999</h1>',
+        stop.text,
+    )
+    assert 'href="tel:999"' in stop.text
+    with app.app_context():
+        from screening import clinic
+
+        phone = clinic.current().phone
+    if phone:
+        assert f'href="tel:{phone.replace(" ", "")}"' in stop.text
+    assert "urgent-panel" not in stop.text  # the page itself is the warning
+    # Carried on, the next urgent-free page goes on without the stop page again.
+    nxt = client.answer("more_warning_signs", ALL_CLEAR["more_warning_signs"])
+    assert not location(nxt).startswith("/intake/urgent")
+
+
+def test_stop_page_again_for_more_urgent_advice(client):
+    """Same-day advice first, then an emergency answer: the stop page comes again."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    first = client.answer("more_warning_signs", ALL_CLEAR["more_warning_signs"])
+    response = client.answer("your_back_pain", ALL_CLEAR["your_back_pain"] | {"weight_loss": "yes"})
+    assert location(response).startswith("/intake/urgent?")
+    stop = client.get(location(response))
+    assert "111" in title_of(stop) or "GP" in title_of(stop)
+    assert 'href="tel:111"' in stop.text
+    response = client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    assert location(response).startswith("/intake/urgent?")
+    assert first.status_code == 302
+
+
+def test_stop_page_without_urgent_answers_goes_back_to_the_form(client):
+    assert location(client.get("/intake/urgent")) == "/"
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    assert location(client.get("/intake/urgent")) == "/intake/more_warning_signs"
+    assert location(client.get("/intake/urgent/details")) == "/intake/check"
+
+
+def test_stop_page_continue_link_stays_on_this_site(client):
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    stop = client.get("/intake/urgent?next=https://evil.example/")
+    assert "evil.example" not in stop.text
+    stop = client.get("/intake/urgent?next=//evil.example/intake/")
+    assert "evil.example" not in stop.text
+
+
+def test_early_send_asks_for_name_and_phone_with_clear_errors(app, client):
+    """The details page asks for the two fields only, checks them, and sends nothing until they are right."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    page = client.post("/intake/urgent/details", {"full_name": "", "phone": "call me"})
+    assert page.status_code == 400
+    assert errors_on(page) == ["full_name", "phone"]
+    assert "Enter a phone number" in field_error(page, "phone")
+    assert submissions(app) == []
+    done = client.post("/intake/urgent/details", {"full_name": "Ann Example", "phone": "07700 900123"})
+    assert location(done) == "/intake/done"
+    [row] = submissions(app)
+    assert (row.patient_name, row.answers["phone"], row.complete) == ("Ann Example", "07700 900123", False)
+
+
+def test_early_send_with_name_and_phone_already_given_sends_at_once(app, client):
+    """A patient who already gave their name and phone is not asked again."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    client.answer("more_warning_signs", ALL_CLEAR["more_warning_signs"])
+    client.answer("your_back_pain", ALL_CLEAR["your_back_pain"])
+    client.answer("about_you", ALL_CLEAR["about_you"])
+    response = client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    stop = client.get(location(response))
+    assert "/intake/urgent/details" not in stop.text
+    sent = client.post("/intake/submit", token=client.token(location(response)))
+    assert location(sent) == "/intake/done"
+    [row] = submissions(app)
+    assert row.patient_name == ALL_CLEAR["about_you"]["full_name"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("no", "You told us you do not want acupuncture. That is fine."),
+        ("questions", "Your physio will answer your questions"),
+    ],
+)
+def test_not_wanting_acupuncture_is_respected_and_not_understanding_means_a_talk(app, client, value, expected):
+    """ "No, I don't want acupuncture" is respected (said kindly, not as a risk); "not sure I
+    understand" leads to a talk with the physio (CLINICAL.md, understands_and_agrees)."""
+    section_id = load(DEFAULT).questions["understands_and_agrees"].section_id
+    fill_in(client, **{section_id: {"understands_and_agrees": value}})
+    done = submit_and_show(client)
+    assert expected in text_of(done)
+    [row] = submissions(app)
+    assert row.outcome == ("not_suitable" if value == "no" else "review")
+    assert "urgent" not in [f["level"] for f in row.flags]

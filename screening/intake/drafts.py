@@ -23,6 +23,7 @@ from ..questionnaire import AnswerError, Definition
 
 SESSION_KEY = "draft"
 DONE_KEY = "submission"
+URGENT_SEEN = "urgent_seen"  # the urgent advice already shown on its own page
 
 
 def lifetime() -> dt.timedelta:
@@ -62,6 +63,7 @@ def forget_browser() -> None:
     """This browser no longer holds a draft or an outcome (a new patient on a shared device)."""
     session.pop(SESSION_KEY, None)
     session.pop(DONE_KEY, None)
+    session.pop(URGENT_SEEN, None)
 
 
 def current_draft() -> Draft | None:
@@ -117,6 +119,7 @@ def discard_draft() -> None:
     """Forget this browser's draft and delete its answers (start again)."""
     token = session.pop(SESSION_KEY, None)
     session.pop(DONE_KEY, None)
+    session.pop(URGENT_SEEN, None)
     if token:
         with db.get_db().transaction() as s:
             draft = s.get(Draft, token, with_for_update=True)
