@@ -17,7 +17,7 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from screening import db
+from screening import clock, db
 from screening.estimate import estimate
 from screening.models import Draft, Submission
 from screening.questionnaire import load
@@ -906,8 +906,13 @@ def test_start_again_deletes_the_answers(app, client):
     assert "Continue where you left off" in start.text
     assert "Delete my answers and start again" in start.text
     assert len(drafts(app)) == 1
+    # Asked once: the start page links to a page that asks, and only its button deletes.
+    confirm = client.get("/intake/delete")
+    assert "Are you sure you want to delete your answers?" in title_of(confirm)
+    assert "Yes, delete my answers" in confirm.text
+    assert len(drafts(app)) == 1
 
-    response = client.post("/intake/restart", token=client.token("/"))
+    response = client.post("/intake/restart", token=client.token("/intake/delete"))
     assert location(response) == "/"
     assert drafts(app) == []
     start = client.get("/")
@@ -1019,7 +1024,8 @@ def test_continue_where_you_left_off_goes_to_the_first_unfinished_page(client):
     """A returning patient carries on at the first page with questions still to answer."""
     client.answer("warning_signs", ALL_CLEAR["warning_signs"])
     start = client.get("/")
-    assert 'href="/intake/more_warning_signs">Continue where you left off' in start.text
+    assert 'href="/intake/resume">Continue' in start.text
+    assert location(client.get("/intake/resume")) == "/intake/more_warning_signs"
 
 
 def test_one_assessment_per_request(tmp_path, monkeypatch):
@@ -1052,7 +1058,8 @@ def test_one_assessment_per_request(tmp_path, monkeypatch):
     for section_id, answers in pages.items():
         assert count("GET", f"/intake/{section_id}", status=200) == 1
         assert count("POST", f"/intake/{section_id}", data=answers, status=302) == 1
-    assert count("GET", "/", status=200) == 1  # the resume link
+    assert count("GET", "/", status=200) == 0  # "continue" is a choice, worked out when made
+    assert count("GET", "/intake/resume", status=302) == 1
     assert count("GET", "/intake/check", status=200) == 1
     assert count("GET", f"/intake/{first.id}?change=1", status=200) == 1
     assert count("POST", f"/intake/{first.id}?change=1", data=pages[first.id], status=302) == 1
@@ -1298,3 +1305,61 @@ def test_not_wanting_acupuncture_is_respected_and_not_understanding_means_a_talk
     [row] = submissions(app)
     assert row.outcome == ("not_suitable" if value == "no" else "review")
     assert "urgent" not in [f["level"] for f in row.flags]
+
+
+# --- a shared device: the next person starts clean -----------------------------------------
+
+
+def test_a_form_left_unused_is_resumed_only_by_the_patients_choice(app, client):
+    """After a while unused, a saved form's pages lead to the start page, which asks
+    "Are you <first name>?" and shows none of the answers; continuing is the patient's choice."""
+    now = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)
+    with clock.frozen(now):
+        client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+        client.answer("more_warning_signs", ALL_CLEAR["more_warning_signs"])
+        client.answer("your_back_pain", ALL_CLEAR["your_back_pain"])
+        client.answer("about_you", ALL_CLEAR["about_you"])
+        assert client.get("/intake/warning_signs").status_code == 200  # still the same patient
+    with clock.frozen(now + dt.timedelta(minutes=16)):
+        for path in ("/intake/warning_signs", "/intake/check", "/intake/urgent"):
+            assert location(client.get(path)) == "/", path
+        start = client.get("/")
+        first = ALL_CLEAR["about_you"]["full_name"].split()[0]
+        assert f"Are you {first}?" in text_of(start)
+        assert f"Continue as {first}" in text_of(start)
+        assert ALL_CLEAR["about_you"]["full_name"] not in start.text  # the first name only
+        assert "saddle" not in start.text.lower() and "Not answered" not in start.text
+        resumed = client.get("/intake/resume")
+        assert location(resumed).startswith("/intake/")
+        page = client.get("/intake/warning_signs")
+        assert checked(page, "saddle_numbness") == ["no"]
+
+
+def test_after_a_delete_nothing_of_the_last_patient_is_reachable(app, client):
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"chest_pain": "yes"})
+    client.post("/intake/restart", token=client.token("/intake/delete"))
+    assert checked(client.get("/intake/warning_signs"), "chest_pain") == []
+    for path in ("/intake/check", "/intake/done", "/intake/urgent", "/intake/resume", "/intake/delete"):
+        assert location(client.get(path)) == "/", path
+
+
+def test_the_outcome_shows_no_answers_and_only_for_a_limited_time(app, client):
+    """The outcome page is for the browser that sent, for OUTCOME_VISIBLE_MINUTES; it shows no answers."""
+    now = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)
+    with clock.frozen(now):
+        fill_in(client)
+        client.submit()
+        done = client.get("/intake/done")
+        assert done.status_code == 200
+        for answer in ("Sam Taylor", "07700 900982", "Ibuprofen"):
+            assert answer not in done.text
+        other = Patient(app.test_client())
+        assert location(other.get("/intake/done")) == "/"  # not from another browser
+    with clock.frozen(now + dt.timedelta(minutes=29)):
+        assert client.get("/intake/done").status_code == 200
+    with clock.frozen(now + dt.timedelta(minutes=31)):
+        assert location(client.get("/intake/done")) == "/"
+        start = client.get("/")
+        assert "shown only for a short time after sending" in text_of(start)
+        assert location(client.get("/intake/done")) == "/"
+        assert checked(client.get("/intake/warning_signs"), "saddle_numbness") == []

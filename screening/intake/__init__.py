@@ -57,6 +57,30 @@ def no_store(response: Response) -> Response:
     return response
 
 
+# Pages that show a saved form's answers: after the form was left unused for a while, the
+# patient (not whoever picks up the device next) chooses to carry on, on the start page.
+SHOWS_ANSWERS = {"intake.section", "intake.check", "intake.urgent", "intake.urgent_details"}
+
+
+@bp.before_request
+def shared_device() -> Response | None:
+    """A form left unused is not reopened by a link or the back button: the start page asks."""
+    if drafts.SESSION_KEY not in session or request.endpoint not in SHOWS_ANSWERS | {"intake.submit"}:
+        return None
+    if request.method == "GET" and drafts.idle():
+        draft = drafts.current_draft()
+        if draft is not None and draft.submission_id is None and draft.answers:
+            return redirect(url_for("intake.start"))
+    drafts.mark_active()
+    return None
+
+
+def _first_name(answers: dict) -> str | None:
+    """The first word of the patient's name, if they gave it (to tell whose form this is)."""
+    name = str(answers.get(current_app.config["PATIENT_NAME_QUESTION"]) or "").split()
+    return name[0][:40] if name else None
+
+
 @bp.get("/")
 def start() -> str:
     """What this is, how long it takes, the privacy notice, and Start."""
@@ -68,18 +92,35 @@ def start() -> str:
         drafts.forget_browser()
         draft = None
     resumable = draft is not None and bool(draft.answers)
-    resume = None
-    if resumable and draft is not None:
-        resume = pages.resume_url(defn, rules.assess(defn, drafts.usable(defn, draft.answers, today()), today()))
     return render_template(
         "intake/start.html",
         defn=defn,
         minutes=estimate(defn).minutes,
         resumable=resumable,
-        resume=resume,
+        first_name=_first_name(draft.answers) if resumable and draft is not None else None,
         first=defn.sections[0],
         form=SubmitForm(),
     )
+
+
+@bp.get("/intake/resume")
+def resume() -> Response:
+    """The patient chose to carry on with the answers saved on this device."""
+    defn = definition()
+    draft = drafts.current_draft()
+    if draft is None or draft.submission_id is not None or not draft.answers:
+        return redirect(url_for("intake.start"))
+    drafts.mark_active()
+    return redirect(pages.resume_url(defn, rules.assess(defn, drafts.usable(defn, draft.answers, today()), today())))
+
+
+@bp.get("/intake/delete")
+def confirm_delete() -> Any:
+    """Are you sure? (asked once, then the answers are deleted)."""
+    draft = drafts.current_draft()
+    if draft is None or draft.submission_id is not None or not draft.answers:
+        return redirect(url_for("intake.start"))
+    return render_template("intake/delete.html", defn=definition(), form=SubmitForm())
 
 
 @bp.post("/intake/restart")
@@ -359,8 +400,14 @@ def _send(defn: Definition) -> Response:
 @bp.get("/intake/done")
 def done() -> Any:
     """The outcome, the reference code, and what to expect and do afterwards."""
+    was_sent = drafts.DONE_KEY in session
     submission = drafts.finished_submission()
     if submission is None:
+        if was_sent:
+            flash(
+                "Your answers were sent to the clinic. For your privacy, the page about them is "
+                "shown only for a short time after sending, and only on the device that sent them."
+            )
         return redirect(url_for("intake.start"))
     # The outcome as worded by the questionnaire the patient answered (it may have changed since).
     defn = definition_for(submission.version) or definition()
