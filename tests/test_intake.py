@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import itertools
 import re
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -1363,3 +1364,30 @@ def test_the_outcome_shows_no_answers_and_only_for_a_limited_time(app, client):
         assert "shown only for a short time after sending" in text_of(start)
         assert location(client.get("/intake/done")) == "/"
         assert checked(client.get("/intake/warning_signs"), "saddle_numbness") == []
+
+
+def test_print_view_to_keep(app, client):
+    """The page to keep: reference, what happens next, what to expect, aftercare and the
+    FAQ, with headings in order (one h1, no level skipped); no answers; sender only."""
+    defn = load(DEFAULT)
+    fill_in(client)
+    client.submit()
+    done = client.get("/intake/done")
+    assert 'href="/intake/done/print"' in done.text
+    page = client.get("/intake/done/print")
+    assert page.status_code == 200
+    [row] = submissions(app)
+    assert row.reference in page.text
+    text = text_of(page)
+    assert "Save as PDF" in text
+    assert "After your acupuncture" in text
+    for item in defn.information.faq:
+        assert html.escape(item.question, quote=False) in page.text
+    levels = [
+        int(level) for level in re.findall(r"<h([1-6])[ >]", page.text.split('<main id="main"')[1].split("</main>")[0])
+    ]
+    assert levels.count(1) == 1 and levels[0] == 1
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
+    for answer in ("Sam Taylor", "07700 900982", "Ibuprofen"):
+        assert answer not in page.text
+    assert location(Patient(app.test_client()).get("/intake/done/print")) == "/"

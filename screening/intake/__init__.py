@@ -416,6 +416,19 @@ def done() -> Any:
     )
 
 
+@bp.get("/intake/done/print")
+def print_view() -> Any:
+    """The patient's page to keep (print, or "Save as PDF"): their reference, what to expect,
+    the aftercare advice and the common questions. No answers."""
+    submission = drafts.finished_submission()
+    if submission is None:
+        return redirect(url_for("intake.start"))
+    defn = definition_for(submission.version) or definition()
+    return render_template(
+        "intake/print.html", defn=defn, submission=submission, outcome=pages.outcome_view(defn, submission)
+    )
+
+
 @info_bp.get("/before-your-session")
 def before_session() -> str:
     """What happens at the session, how to prepare, and common questions."""

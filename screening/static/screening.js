@@ -116,6 +116,10 @@
       form.addEventListener("change", function () { update(form); });
       form.addEventListener("input", function () { update(form); });
     });
+    document.querySelectorAll("button[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
     document.querySelectorAll("button[data-once]").forEach(function (button) {
       button.form.addEventListener("submit", function () {
         window.setTimeout(function () { button.disabled = true; }, 0);
