@@ -42,6 +42,7 @@ ACTIONS = {
     "audit_export": "Downloaded the audit log",
     "fhir_export": "Exported a submission as FHIR",
     "fhir_questionnaire": "Downloaded a questionnaire as FHIR",
+    "clinic_settings_changed": "Changed the clinic's details",
 }
 
 

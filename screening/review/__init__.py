@@ -3,6 +3,7 @@
 from ..fhir import views as fhir_views  # noqa: F401 - the FHIR downloads, on bp too
 from . import audit_log, export, queue, record, retention, signin, twofactor, users  # noqa: F401 - each adds its pages to bp
 from .blueprint import bp
+from .settings import clinic_settings  # noqa: F401 - the clinic's details, on bp too
 from .setup import setup_bp
 
 __all__ = ["bp", "setup_bp"]
