@@ -245,7 +245,11 @@ def test_body_map_by_mouse_and_keyboard(live, open_page):
     page.click('[data-region="left_foot"]')
     assert page.is_checked('input[name="pain_areas"][value="left_foot"]')
     assert page.get_attribute('[data-region="left_foot"]', "aria-checked") == "true"
-    tab_to(page, '[data-region="right_lower_leg"]')
+    tab_to(page, "figure[data-body-map] .region")  # the map is one tab stop
+    for _ in range(40):  # the arrow keys move inside it
+        if page.evaluate("document.activeElement.getAttribute('data-region')") == "right_lower_leg":
+            break
+        page.keyboard.press("ArrowRight")
     page.keyboard.press("Space")
     assert page.is_checked('input[name="pain_areas"][value="right_lower_leg"]')
     page.keyboard.press("Enter")  # toggles it off again
@@ -255,14 +259,22 @@ def test_body_map_by_mouse_and_keyboard(live, open_page):
     assert_accessible(page)
 
 
+def without_our_script(page) -> None:
+    """The app's own script is not loaded, as with JavaScript off; the browser still runs
+    axe-core (which a page with JavaScript disabled cannot)."""
+    page.route("**/static/screening.js", lambda route: route.abort())
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_urgent_path_from_the_first_page_sends_early_with_name_and_phone(live, open_page, app, javascript):
     """At phone size: an urgent answer on the first page leads to the stop page (what to do,
     focus on its heading, tap-to-call); "send now" asks for the name and phone only, and
-    the clinician's record shows them."""
+    the clinician's record shows them. With and without the app's script, axe on each page."""
     from .test_browser_clinician import sign_in
 
-    page = open_page(PHONE, javascript=javascript)
+    page = open_page(PHONE)
+    if not javascript:
+        without_our_script(page)
     page.goto(live.url + "/")
     with page.expect_navigation():
         page.click("text=Start now")
@@ -300,3 +312,41 @@ def test_urgent_path_from_the_first_page_sends_early_with_name_and_phone(live, o
     record = clinician.locator("main").inner_text()
     assert "Ann Example" in record
     assert "07700 900123" in record
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_new_patient_pages_are_accessible(live, open_page, app, javascript):
+    """axe-core on the pages new in this version: the memorable date with an error, the
+    "are you ...?" choice, the delete confirmation, the outcome and the print view."""
+    page = open_page(PHONE)
+    if not javascript:
+        without_our_script(page)
+    first = DEFN.sections[0].id
+    page.goto(f"{live.url}/intake/{first}")
+    fill(page, ALL_CLEAR[first])
+    press_continue(page)
+    page.goto(live.url + "/intake/" + DEFN.questions["date_of_birth"].section_id)
+    page.fill('input[name="date_of_birth-day"]', "31")
+    page.fill('input[name="date_of_birth-month"]', "2")
+    page.fill('input[name="date_of_birth-year"]', "1980")
+    press_continue(page)
+    assert "February 1980 has 29 days" in page.locator(".error-summary").inner_text()
+    assert_accessible(page)
+    page.goto(live.url + "/")
+    assert page.locator("text=Continue as").count() + page.locator("text=Continue where you left off").count() == 1
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Delete my answers and start again")
+    assert page.title().startswith("Are you sure")
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Yes, delete my answers")
+    complete(page, live.url, "suitable", check_each_page=False)
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Your reference and information to keep")
+    assert page.locator("h1").count() == 1
+    assert_accessible(page)
+    page.emulate_media(media="print")
+    assert page.locator(".site-header").is_hidden()
+    assert page.locator(".reference").is_visible()

@@ -77,7 +77,8 @@
   }
 
   // 3. The pain body map: each region of the picture toggles its checkbox (by click,
-  //    tap, or Space/Enter when focused); the checkbox list stays as the labels.
+  //    tap, or Space/Enter when focused); the checkbox list stays as the labels. The
+  //    picture is one tab stop; the arrow keys move between its regions.
   function bodyMap(figure) {
     var name = figure.getAttribute("data-body-map");
     var form = figure.closest("form");
@@ -85,6 +86,7 @@
     svg.setAttribute("role", "group");
     svg.setAttribute("aria-label", "Body map: choose the areas where you have pain");
     svg.removeAttribute("aria-labelledby");
+    var regions = [];
     figure.querySelectorAll(".region").forEach(function (region) {
       var box = form.querySelector('input[name="' + name + '"][value="' + region.getAttribute("data-region") + '"]');
       if (!box) { return; }
@@ -106,6 +108,23 @@
       });
       box.addEventListener("change", show);
       show();
+      regions.push(region);
+    });
+    // One tab stop for the whole map (a roving tabindex): Tab enters at the last region
+    // used, the arrow keys (and Home, End) move between regions.
+    regions.forEach(function (region, i) {
+      region.setAttribute("tabindex", i === 0 ? "0" : "-1");
+      region.addEventListener("focus", function () {
+        regions.forEach(function (other) { other.setAttribute("tabindex", other === region ? "0" : "-1"); });
+      });
+      region.addEventListener("keydown", function (event) {
+        var next = null;
+        if (event.key === "ArrowRight" || event.key === "ArrowDown") { next = regions[(i + 1) % regions.length]; }
+        if (event.key === "ArrowLeft" || event.key === "ArrowUp") { next = regions[(i - 1 + regions.length) % regions.length]; }
+        if (event.key === "Home") { next = regions[0]; }
+        if (event.key === "End") { next = regions[regions.length - 1]; }
+        if (next) { event.preventDefault(); next.focus(); }
+      });
     });
   }
 
