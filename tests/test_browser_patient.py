@@ -224,6 +224,11 @@ def test_the_whole_questionnaire_by_keyboard_alone(live, open_page, outcome):
         answers = dict(ALL_CLEAR[section.id]) | (changes if section.id == changed_section else {})
         answer_by_keyboard(page, answers)
         assert not page.title().startswith("Error"), page.locator(".error-summary").inner_text()
+        if "/intake/urgent" in page.url:  # the stop page: focus is on its heading; carry on
+            assert page.evaluate("document.activeElement.id") == "stop-heading"
+            tab_to(page, 'a[href^="/intake/"]:not(.button)')
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
     tab_to(page, "button[data-once]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
