@@ -1391,3 +1391,13 @@ def test_print_view_to_keep(app, client):
     for answer in ("Sam Taylor", "07700 900982", "Ibuprofen"):
         assert answer not in page.text
     assert location(Patient(app.test_client()).get("/intake/done/print")) == "/"
+
+
+def test_an_expired_token_on_the_details_page_keeps_what_was_typed_and_sends_nothing(app, client):
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    page = client.post("/intake/urgent/details", {"full_name": "Ann Example", "phone": "07700 900123"}, token="expired")
+    assert page.status_code == 400
+    assert "your answers were not sent yet" in text_of(page)
+    assert value_of(page, "full_name") == "Ann Example"
+    assert value_of(page, "phone") == "07700 900123"
+    assert submissions(app) == []

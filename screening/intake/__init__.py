@@ -294,6 +294,18 @@ def csrf_failed() -> Any:
         )
         change = request.args.get("change") == "1"
         return _render_section(defn, sec, form, result, change, notice=message), 400
+    if request.endpoint == "intake.urgent_details":
+        defn = definition()
+        questions = [defn.questions[qid] for qid in _contact_ids(defn)]
+        form = _contact_form(defn, questions)()  # the name and phone as typed, shown again
+        message = (
+            "This page was open for a long time, so for your safety your answers were not sent yet. "
+            "Please check your name and phone number and press Send again."
+        )
+        page = render_template(
+            "intake/urgent_details.html", defn=defn, questions=questions, form=form, errors={}, notice=message
+        )
+        return page, 400
     if request.endpoint == "intake.submit":
         flash(
             "This page was open for a long time, so for your safety your answers were not sent yet. "
