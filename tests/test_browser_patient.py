@@ -259,6 +259,10 @@ def test_body_map_by_mouse_and_keyboard(live, open_page):
     assert page.is_checked('input[name="pain_areas"][value="right_lower_leg"]')
     page.keyboard.press("Enter")  # toggles it off again
     assert not page.is_checked('input[name="pain_areas"][value="right_lower_leg"]')
+    # The calf on the back view ticks the same box as the lower leg on the front view.
+    page.click('.region--back[data-region="left_lower_leg"]')
+    assert page.is_checked('input[name="pain_areas"][value="left_lower_leg"]')
+    assert page.locator('[data-region="left_lower_leg"].region--marked').count() == 2
     page.click('input[name="pain_areas"][value="lower_back"]')  # the list drives the picture too
     assert "region--marked" in page.get_attribute('[data-region="lower_back"]', "class")
     assert_accessible(page)
