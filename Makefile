@@ -3,21 +3,31 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 FLASK := $(BIN)/flask --app screening
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .PHONY: run serve test test-fast test-long screenshots lint format check-questions db clean
 
+# What the app needs to run (make run, make serve): requirements.txt only.
+$(RUN_STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (found %s)" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(RUN_STAMP)
+
+# The test and lint tools too (make test and the rest).
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (found %s)" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-db: $(STAMP)
+db: $(RUN_STAMP)
 	$(FLASK) db upgrade
 
+# On a first run (no accounts yet) `flask run` prints the whole setup link, with host and port.
 run: db
 	$(FLASK) check-questions
 	$(FLASK) run --host $(HOST) --port $(PORT)

@@ -53,6 +53,7 @@ ACTIONS = {
     # The clinician's day and a patient's course (they show names and outcomes).
     "view_today": "Viewed the day's visits",
     "view_patient": "Viewed a patient's course",
+    "clinic_settings_changed": "Changed the clinic's details",
 }
 
 

@@ -42,7 +42,6 @@ def tab_stops(page) -> int:
     return len(seen)
 
 
-@pytest.mark.xfail(strict=True, reason="the body map's single tab stop (arrow keys inside) is not built yet")
 def test_the_body_map_is_one_tab_stop(live, phone):
     """The body map page's main content has a handful of tab stops, not one per region."""
     section = DEFN.questions["pain_areas"].section_id
@@ -51,3 +50,13 @@ def test_the_body_map_is_one_tab_stop(live, phone):
     print(f"tab stops on {section}: {stops}")
     regions = phone.locator("figure[data-body-map] [tabindex='0']").count()
     assert regions == 1
+    # Inside the map, the arrow keys move from region to region, and Space marks one.
+    first = phone.locator("figure[data-body-map] [tabindex='0']")
+    first.focus()
+    before = phone.evaluate("document.activeElement.getAttribute('data-region')")
+    phone.keyboard.press("ArrowRight")
+    after = phone.evaluate("document.activeElement.getAttribute('data-region')")
+    assert after and after != before
+    assert phone.locator("figure[data-body-map] [tabindex='0']").count() == 1
+    phone.keyboard.press("Space")
+    assert phone.is_checked(f'input[name="pain_areas"][value="{after}"]')

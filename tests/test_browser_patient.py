@@ -8,7 +8,7 @@ import re
 import pytest
 
 from .browser_helpers import ALL_CLEAR, DEFN, assert_accessible
-from .conftest import DESKTOP, PHONE
+from .conftest import DESKTOP, PHONE, add_user
 
 OUTCOMES = {
     "urgent": ("warning_signs", {"saddle_numbness": "yes"}, "Go to A&E"),
@@ -44,6 +44,10 @@ def fill(page, answers: dict) -> None:
                 page.check(f'input[name="{qid}"][value="{item}"]')
         elif kind == "consent":
             page.check(f'input[name="{qid}"]')
+        elif kind == "date":  # the memorable date: day, month and year boxes
+            year, month, day = str(value).split("-")
+            for part, text in (("day", day), ("month", month), ("year", year)):
+                page.fill(f'[name="{qid}-{part}"]', text)
         else:
             page.fill(f'[name="{qid}"]', str(value))
 
@@ -69,8 +73,14 @@ def complete(page, base: str, outcome: str, check_each_page: bool = True) -> str
         if check_each_page:
             assert_accessible(page)
         press_continue(page)
+        if "/intake/urgent" in page.url:  # the stop page, at once after the urgent answer
+            assert outcome == "urgent"
+            if check_each_page:
+                assert_accessible(page)
+            with page.expect_navigation():
+                page.click("text=Continue with the form")
         if outcome == "urgent":
-            assert page.locator(".urgent-panel").count() == 1  # told at once, on the very next page
+            assert page.locator(".urgent-panel").count() == 1  # and a reminder on every later page
     assert page.title().startswith("Check your answers")
     if check_each_page:
         assert_accessible(page)
@@ -185,13 +195,17 @@ def answer_by_keyboard(page, answers: dict) -> None:
         elif kind == "consent":
             tab_to(page, f'input[name="{qid}"]')
             page.keyboard.press("Space")
+        elif kind == "date":  # the memorable date: day, month and year boxes, Tab between them
+            year, month, day = str(value).split("-")
+            tab_to(page, f'[name="{qid}-day"]')
+            page.keyboard.type(day)
+            page.keyboard.press("Tab")
+            page.keyboard.type(month)
+            page.keyboard.press("Tab")
+            page.keyboard.type(year)
         else:
             tab_to(page, f'[name="{qid}"]')
-            if kind == "date":
-                year, month, day = str(value).split("-")
-                page.keyboard.type(f"{day}{month}{year}")
-            else:
-                page.keyboard.type(str(value))
+            page.keyboard.type(str(value))
     tab_to(page, "#questions button[type=submit]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -210,6 +224,11 @@ def test_the_whole_questionnaire_by_keyboard_alone(live, open_page, outcome):
         answers = dict(ALL_CLEAR[section.id]) | (changes if section.id == changed_section else {})
         answer_by_keyboard(page, answers)
         assert not page.title().startswith("Error"), page.locator(".error-summary").inner_text()
+        if "/intake/urgent" in page.url:  # the stop page: focus is on its heading; carry on
+            assert page.evaluate("document.activeElement.id") == "stop-heading"
+            tab_to(page, 'a[href^="/intake/"]:not(.button)')
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
     tab_to(page, "button[data-once]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -231,11 +250,112 @@ def test_body_map_by_mouse_and_keyboard(live, open_page):
     page.click('[data-region="left_foot"]')
     assert page.is_checked('input[name="pain_areas"][value="left_foot"]')
     assert page.get_attribute('[data-region="left_foot"]', "aria-checked") == "true"
-    tab_to(page, '[data-region="right_lower_leg"]')
+    tab_to(page, "figure[data-body-map] .region")  # the map is one tab stop
+    for _ in range(40):  # the arrow keys move inside it
+        if page.evaluate("document.activeElement.getAttribute('data-region')") == "right_lower_leg":
+            break
+        page.keyboard.press("ArrowRight")
     page.keyboard.press("Space")
     assert page.is_checked('input[name="pain_areas"][value="right_lower_leg"]')
     page.keyboard.press("Enter")  # toggles it off again
     assert not page.is_checked('input[name="pain_areas"][value="right_lower_leg"]')
+    # The calf on the back view ticks the same box as the lower leg on the front view.
+    page.click('.region--back[data-region="left_lower_leg"]')
+    assert page.is_checked('input[name="pain_areas"][value="left_lower_leg"]')
+    assert page.locator('[data-region="left_lower_leg"].region--marked').count() == 2
     page.click('input[name="pain_areas"][value="lower_back"]')  # the list drives the picture too
     assert "region--marked" in page.get_attribute('[data-region="lower_back"]', "class")
     assert_accessible(page)
+
+
+def without_our_script(page) -> None:
+    """The app's own script is not loaded, as with JavaScript off; the browser still runs
+    axe-core (which a page with JavaScript disabled cannot)."""
+    page.route("**/static/screening.js", lambda route: route.abort())
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_urgent_path_from_the_first_page_sends_early_with_name_and_phone(live, open_page, app, javascript):
+    """At phone size: an urgent answer on the first page leads to the stop page (what to do,
+    focus on its heading, tap-to-call); "send now" asks for the name and phone only, and
+    the clinician's record shows them. With and without the app's script, axe on each page."""
+    from .test_browser_clinician import sign_in
+
+    page = open_page(PHONE)
+    if not javascript:
+        without_our_script(page)
+    page.goto(live.url + "/")
+    with page.expect_navigation():
+        page.click("text=Start now")
+    page.check('input[name="saddle_numbness"][value="yes"]')  # and nothing else on the page
+    press_continue(page)
+    assert "/intake/urgent" in page.url
+    assert page.title().startswith("Go to A&E now, or call 999")
+    assert page.locator("h1").inner_text() == "Go to A&E now, or call 999"
+    assert page.evaluate("document.activeElement.id") == "stop-heading"
+    assert page.locator('a[href="tel:999"]').count() >= 1
+    assert page.locator("text=Continue with the form").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Send my answers to the clinic now")
+    assert page.title().startswith("Your name and phone number")
+    assert page.locator("#questions input.input").count() == 2
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Send my answers to the clinic now")  # nothing filled in: told what is missing
+    assert page.title().startswith("Error:")
+    assert_accessible(page)
+    page.fill('input[name="full_name"]', "Ann Example")
+    page.fill('input[name="phone"]', "07700 900123")
+    with page.expect_navigation():
+        page.click("text=Send my answers to the clinic now")
+    reference = page.locator(".reference strong").inner_text()
+    assert "Go to A&E" in page.locator(".urgent-panel").inner_text()
+    assert_accessible(page)
+
+    add_user(app, "clinician@example.org", name="Alex Physio")
+    clinician = open_page(DESKTOP)
+    sign_in(clinician, live.url, "clinician@example.org")
+    clinician.goto(f"{live.url}/review/submissions/{reference}")
+    record = clinician.locator("main").inner_text()
+    assert "Ann Example" in record
+    assert "07700 900123" in record
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_new_patient_pages_are_accessible(live, open_page, app, javascript):
+    """axe-core on the pages new in this version: the memorable date with an error, the
+    "are you ...?" choice, the delete confirmation, the outcome and the print view."""
+    page = open_page(PHONE)
+    if not javascript:
+        without_our_script(page)
+    first = DEFN.sections[0].id
+    page.goto(f"{live.url}/intake/{first}")
+    fill(page, ALL_CLEAR[first])
+    press_continue(page)
+    page.goto(live.url + "/intake/" + DEFN.questions["date_of_birth"].section_id)
+    page.fill('input[name="date_of_birth-day"]', "31")
+    page.fill('input[name="date_of_birth-month"]', "2")
+    page.fill('input[name="date_of_birth-year"]', "1980")
+    press_continue(page)
+    assert "February 1980 has 29 days" in page.locator(".error-summary").inner_text()
+    assert_accessible(page)
+    page.goto(live.url + "/")
+    assert page.locator("text=Continue as").count() + page.locator("text=Continue where you left off").count() == 1
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Delete my answers and start again")
+    assert page.title().startswith("Are you sure")
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Yes, delete my answers")
+    complete(page, live.url, "suitable", check_each_page=False)
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Your reference and information to keep")
+    assert page.locator("h1").count() == 1
+    assert_accessible(page)
+    page.emulate_media(media="print")
+    assert page.locator(".site-header").is_hidden()
+    assert page.locator(".reference").is_visible()

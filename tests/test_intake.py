@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import itertools
 import re
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from screening import db
+from screening import clock, db
 from screening.estimate import estimate
 from screening.models import Draft, Submission
 from screening.questionnaire import load
@@ -204,7 +206,14 @@ def fill_in(patient: Patient, pages: dict[str, dict[str, str]] = ALL_CLEAR, **ch
         answers = pages[section_id] | changes.get(section_id, {})
         response = patient.answer(section_id, answers)
         expected = f"/intake/{ids[i + 1]}" if i + 1 < len(ids) else "/intake/check"
-        assert location(response) == expected, f"after {section_id}"
+        assert after_stop_page(location(response)) == expected, f"after {section_id}"
+
+
+def after_stop_page(where: str) -> str:
+    """Where a page leads, past the urgent stop page (whose "continue" link goes there)."""
+    if where.startswith("/intake/urgent?"):
+        return parse_qs(urlsplit(where).query)["next"][0]
+    return where
 
 
 def submit_and_show(patient: Patient):
@@ -405,10 +414,10 @@ def test_optional_question_may_be_left_blank(app, client):
 @pytest.mark.parametrize(
     ("qid", "value", "message"),
     [
-        ("date_of_birth", "31/02/2020", "Enter a real date"),
-        ("date_of_birth", "2020-02-31", "Enter a real date"),
-        ("date_of_birth", (TODAY + dt.timedelta(days=1)).isoformat(), "The date must be today or in the past"),
-        ("date_of_birth", "1899-12-31", "The date must be on or after 1900-01-01"),
+        ("date_of_birth", "31/02/2020", "Date of birth must be a real date: February 2020 has 29 days"),
+        ("date_of_birth", "2020-02-31", "Date of birth must be a real date"),
+        ("date_of_birth", (TODAY + dt.timedelta(days=1)).isoformat(), "Date of birth must be today or in the past"),
+        ("date_of_birth", "1899-12-31", "Date of birth must be the same as or after 1 January 1900"),
         ("sex", "alien", "Select one of the options"),
         ("first_acupuncture", "maybe", "Select yes or no"),
         ("full_name", "A" * 201, "Use 200 characters or fewer (you used 201)"),
@@ -522,7 +531,9 @@ def test_text_answers_are_filled_in_again(client):
     fill_in(client)
     about = client.get("/intake/about_you")
     assert value_of(about, "full_name") == "Sam Taylor"
-    assert value_of(about, "date_of_birth") == DATE_OF_BIRTH
+    year, month, day = DATE_OF_BIRTH.split("-")
+    boxes = [value_of(about, f"date_of_birth-{part}") for part in ("day", "month", "year")]
+    assert boxes == [str(int(day)), str(int(month)), year]
     assert value_of(about, "phone") == "07700 900982"
     health = client.get("/intake/heart_and_medicines")
     assert "Ibuprofen when needed</textarea>" in health.text
@@ -768,11 +779,14 @@ def test_send_with_unanswered_questions_goes_to_them(app, client):
 
 
 def test_urgent_answer_on_page_1_warns_on_page_2(client):
-    """An emergency answer on page 1 shows the emergency advice at once on page 2."""
+    """An emergency answer on page 1 leads to the stop page, then the advice stays on page 2."""
     first = client.get("/intake/warning_signs")
     assert urgent_advice_on(first) is None
     response = client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
-    assert location(response) == "/intake/more_warning_signs"
+    assert location(response) == "/intake/urgent?next=/intake/more_warning_signs"
+    stop = client.get(location(response))
+    assert urgent_advice_on(stop) == EMERGENCY
+    assert 'href="/intake/more_warning_signs">Continue with the form</a>' in stop.text
 
     page = client.get("/intake/more_warning_signs")
     assert urgent_advice_on(page) == EMERGENCY
@@ -783,7 +797,8 @@ def test_urgent_answer_on_page_1_warns_on_page_2(client):
 def test_same_day_answer_warns_with_same_day_advice(client):
     """A same-day red flag shows the GP/111 advice, not the 999 advice."""
     client.answer("warning_signs", ALL_CLEAR["warning_signs"])
-    client.answer("your_back_pain", ALL_CLEAR["your_back_pain"] | {"weight_loss": "yes"})
+    response = client.answer("your_back_pain", ALL_CLEAR["your_back_pain"] | {"weight_loss": "yes"})
+    assert location(response).startswith("/intake/urgent?")
     page = client.get("/intake/about_you")
     assert urgent_advice_on(page).startswith(SAME_DAY)
 
@@ -892,8 +907,13 @@ def test_start_again_deletes_the_answers(app, client):
     assert "Continue where you left off" in start.text
     assert "Delete my answers and start again" in start.text
     assert len(drafts(app)) == 1
+    # Asked once: the start page links to a page that asks, and only its button deletes.
+    confirm = client.get("/intake/delete")
+    assert "Are you sure you want to delete your answers?" in title_of(confirm)
+    assert "Yes, delete my answers" in confirm.text
+    assert len(drafts(app)) == 1
 
-    response = client.post("/intake/restart", token=client.token("/"))
+    response = client.post("/intake/restart", token=client.token("/intake/delete"))
     assert location(response) == "/"
     assert drafts(app) == []
     start = client.get("/")
@@ -918,28 +938,41 @@ def test_start_again_without_a_valid_token_deletes_nothing(app, client):
 
 
 def test_an_urgent_answer_can_be_sent_at_once_unfinished(app, client):
-    """Saddle numbness on page 1: the next page offers to send now, and the clinic gets it."""
+    """Saddle numbness on page 1: the next page offers to send now; the name and phone are
+    asked first (never an anonymous record), and the clinic gets it."""
     client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
     page = client.get("/intake/your_back_pain")
     assert "Send my answers to the clinic now" in page.text
     response = client.post("/intake/submit", token=client.token("/intake/your_back_pain"))
+    assert location(response) == "/intake/urgent/details"
+    assert submissions(app) == []
+    details = client.get("/intake/urgent/details")
+    assert re.findall(r'<input class="input[^"]*" id="(\w+)"', details.text) == ["full_name", "phone"]
+    response = client.post("/intake/urgent/details", {"full_name": "Ann Example", "phone": "07700 900123"})
     assert location(response) == "/intake/done"
     [row] = submissions(app)
     assert (row.outcome, row.complete) == ("urgent", False)
     assert row.answers["saddle_numbness"] == "yes"
+    assert row.patient_name == "Ann Example"
+    assert row.answers["phone"] == "07700 900123"
     done = client.get("/intake/done")
     assert "You do not need to answer the other questions" in text_of(done)
 
 
 def test_an_urgent_answer_on_a_page_with_an_error_is_kept_and_can_be_sent(app, client):
-    """Yes to saddle numbness but a question skipped: the warning shows, and sending works."""
+    """Yes to saddle numbness but a question skipped: the stop page shows, and sending works."""
     answers = ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"}
     answers.pop("both_legs_symptoms")
     page = client.answer("warning_signs", answers)
-    assert page.status_code == 400
-    assert "Send my answers to the clinic now" in page.text
+    assert location(page) == "/intake/urgent?next=/intake/warning_signs"
     assert saved_answers(app)["saddle_numbness"] == "yes"
+    client.get(location(page))  # the stop page, then "Continue with the form"
+    again = client.answer("warning_signs", answers)  # back to the page: the stop page was seen
+    assert again.status_code == 400
+    assert "Send my answers to the clinic now" in again.text
     response = client.post("/intake/submit", token=client.token("/intake/warning_signs"))
+    assert location(response) == "/intake/urgent/details"
+    response = client.post("/intake/urgent/details", {"full_name": "Ann Example", "phone": "07700 900123"})
     assert location(response) == "/intake/done"
     [row] = submissions(app)
     assert row.outcome == "urgent" and not row.complete
@@ -992,7 +1025,8 @@ def test_continue_where_you_left_off_goes_to_the_first_unfinished_page(client):
     """A returning patient carries on at the first page with questions still to answer."""
     client.answer("warning_signs", ALL_CLEAR["warning_signs"])
     start = client.get("/")
-    assert 'href="/intake/more_warning_signs">Continue where you left off' in start.text
+    assert 'href="/intake/resume">Continue' in start.text
+    assert location(client.get("/intake/resume")) == "/intake/more_warning_signs"
 
 
 def test_one_assessment_per_request(tmp_path, monkeypatch):
@@ -1025,7 +1059,8 @@ def test_one_assessment_per_request(tmp_path, monkeypatch):
     for section_id, answers in pages.items():
         assert count("GET", f"/intake/{section_id}", status=200) == 1
         assert count("POST", f"/intake/{section_id}", data=answers, status=302) == 1
-    assert count("GET", "/", status=200) == 1  # the resume link
+    assert count("GET", "/", status=200) == 0  # "continue" is a choice, worked out when made
+    assert count("GET", "/intake/resume", status=302) == 1
     assert count("GET", "/intake/check", status=200) == 1
     assert count("GET", f"/intake/{first.id}?change=1", status=200) == 1
     assert count("POST", f"/intake/{first.id}?change=1", data=pages[first.id], status=302) == 1
@@ -1048,8 +1083,7 @@ def test_an_urgent_answer_on_a_page_with_errors_is_assessed_once(tmp_path, monke
     monkeypatch.setattr(rules, "assess", lambda *args, **kw: calls.append(1) or real(*args, **kw))
     browser = app.test_client()
     response = browser.post("/intake/warning_signs", data={"saddle_numbness": "yes"})
-    assert response.status_code == 400
-    assert "urgent-panel" in response.text
+    assert response.status_code == 302  # to the stop page
     assert len(calls) == 1
 
 
@@ -1114,3 +1148,256 @@ def test_the_disclaimer_is_on_every_patient_page(client, url):
     if url == "/intake/done":
         client.submit()
     assert DISCLAIMER in text_of(client.get(url))
+
+
+def date_boxes(day: str, month: str, year: str) -> dict[str, str]:
+    """The date of birth as the page posts it: three boxes."""
+    return {"date_of_birth-day": day, "date_of_birth-month": month, "date_of_birth-year": year}
+
+
+def about_you_with(boxes: dict[str, str]) -> dict:
+    answers = {k: v for k, v in ALL_CLEAR["about_you"].items() if k != "date_of_birth"}
+    return answers | boxes
+
+
+def test_date_of_birth_is_three_boxes(app, client):
+    """Date of birth is the memorable date pattern: a day, month and year box in one group,
+    filled with the autocomplete hints for a birthday."""
+    page = client.get("/intake/about_you")
+    for part in ("day", "month", "year"):
+        assert re.search(rf'<input[^>]*name="date_of_birth-{part}"[^>]*autocomplete="bday-{part}"', page.text)
+    assert re.search(r'<fieldset class="fieldset" role="group" aria-describedby="date_of_birth-hint">', page.text)
+    # The day box carries the question's id, so a link to #date_of_birth lands on it.
+    assert re.search(r'<input[^>]*id="date_of_birth"[^>]*name="date_of_birth-day"', page.text)
+    saved = client.answer("about_you", about_you_with(date_boxes("27", "3", "1980")))
+    assert location(saved) == "/intake/your_health"
+    assert saved_answers(app)["date_of_birth"] == "1980-03-27"
+
+
+def test_date_error_marks_only_the_wrong_box_and_keeps_what_was_typed(app, client):
+    """A missing month is named in the message, only the month box is marked, the error
+    summary links to it, and the day and year come back as typed."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    page = client.answer("about_you", about_you_with(date_boxes("27", "", "1980")))
+    assert page.status_code == 400
+    assert field_error(page, "date_of_birth") == "Date of birth must include a month"
+    assert '<a href="#date_of_birth-month">Date of birth must include a month</a>' in page.text
+    invalid = re.findall(r'<input[^>]*name="date_of_birth-(\w+)"[^>]*aria-invalid="true"', page.text)
+    assert invalid == ["month"]
+    assert value_of(page, "date_of_birth-day") == "27"
+    assert value_of(page, "date_of_birth-year") == "1980"
+    assert "date_of_birth" not in saved_answers(app)
+
+
+def test_date_in_the_future_marks_every_box(client):
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    tomorrow = TODAY + dt.timedelta(days=1)
+    page = client.answer(
+        "about_you", about_you_with(date_boxes(str(tomorrow.day), str(tomorrow.month), str(tomorrow.year)))
+    )
+    assert field_error(page, "date_of_birth") == "Date of birth must be today or in the past"
+    invalid = re.findall(r'<input[^>]*name="date_of_birth-(\w+)"[^>]*aria-invalid="true"', page.text)
+    assert invalid == ["day", "month", "year"]
+
+
+def test_empty_date_of_birth_gets_its_own_message(client):
+    page = client.answer("about_you", about_you_with(date_boxes("", "", "")))
+    assert field_error(page, "date_of_birth") == "Enter your date of birth"
+
+
+# --- the urgent stop page ------------------------------------------------------------------
+
+
+def test_stop_page_says_what_to_do_with_tap_to_call_links(app, client):
+    """The stop page's title and heading say what to do; focus lands on the heading; the
+    numbers to call (and the clinic's) are tap-to-call links; it is shown once per advice."""
+    response = client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    stop = client.get(location(response))
+    assert title_of(stop).startswith("Go to A&E now, or call 999")
+    assert re.search(
+        r'<h1 class="stop__heading" id="stop-heading" tabindex="-1" autofocus>Go to A&amp;E now, or call 999</h1>',
+        stop.text,
+    )
+    assert 'href="tel:999"' in stop.text
+    with app.app_context():
+        from screening import clinic
+
+        phone = clinic.current().phone
+    if phone:
+        assert f'href="tel:{phone.replace(" ", "")}"' in stop.text
+    assert "urgent-panel" not in stop.text  # the page itself is the warning
+    # Carried on, the next urgent-free page goes on without the stop page again.
+    nxt = client.answer("more_warning_signs", ALL_CLEAR["more_warning_signs"])
+    assert not location(nxt).startswith("/intake/urgent")
+
+
+def test_stop_page_again_for_more_urgent_advice(client):
+    """Same-day advice first, then an emergency answer: the stop page comes again."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    first = client.answer("more_warning_signs", ALL_CLEAR["more_warning_signs"])
+    response = client.answer("your_back_pain", ALL_CLEAR["your_back_pain"] | {"weight_loss": "yes"})
+    assert location(response).startswith("/intake/urgent?")
+    stop = client.get(location(response))
+    assert "111" in title_of(stop) or "GP" in title_of(stop)
+    assert 'href="tel:111"' in stop.text
+    response = client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    assert location(response).startswith("/intake/urgent?")
+    assert first.status_code == 302
+
+
+def test_stop_page_without_urgent_answers_goes_back_to_the_form(client):
+    assert location(client.get("/intake/urgent")) == "/"
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    assert location(client.get("/intake/urgent")) == "/intake/more_warning_signs"
+    assert location(client.get("/intake/urgent/details")) == "/intake/check"
+
+
+def test_stop_page_continue_link_stays_on_this_site(client):
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    stop = client.get("/intake/urgent?next=https://evil.example/")
+    assert "evil.example" not in stop.text
+    stop = client.get("/intake/urgent?next=//evil.example/intake/")
+    assert "evil.example" not in stop.text
+
+
+def test_early_send_asks_for_name_and_phone_with_clear_errors(app, client):
+    """The details page asks for the two fields only, checks them, and sends nothing until they are right."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    page = client.post("/intake/urgent/details", {"full_name": "", "phone": "call me"})
+    assert page.status_code == 400
+    assert errors_on(page) == ["full_name", "phone"]
+    assert "Enter a phone number" in field_error(page, "phone")
+    assert submissions(app) == []
+    done = client.post("/intake/urgent/details", {"full_name": "Ann Example", "phone": "07700 900123"})
+    assert location(done) == "/intake/done"
+    [row] = submissions(app)
+    assert (row.patient_name, row.answers["phone"], row.complete) == ("Ann Example", "07700 900123", False)
+
+
+def test_early_send_with_name_and_phone_already_given_sends_at_once(app, client):
+    """A patient who already gave their name and phone is not asked again."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    client.answer("more_warning_signs", ALL_CLEAR["more_warning_signs"])
+    client.answer("your_back_pain", ALL_CLEAR["your_back_pain"])
+    client.answer("about_you", ALL_CLEAR["about_you"])
+    response = client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    stop = client.get(location(response))
+    assert "/intake/urgent/details" not in stop.text
+    sent = client.post("/intake/submit", token=client.token(location(response)))
+    assert location(sent) == "/intake/done"
+    [row] = submissions(app)
+    assert row.patient_name == ALL_CLEAR["about_you"]["full_name"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("no", "You told us you do not want acupuncture. That is fine."),
+        ("questions", "Your physio will answer your questions"),
+    ],
+)
+def test_not_wanting_acupuncture_is_respected_and_not_understanding_means_a_talk(app, client, value, expected):
+    """ "No, I don't want acupuncture" is respected (said kindly, not as a risk); "not sure I
+    understand" leads to a talk with the physio (CLINICAL.md, understands_and_agrees)."""
+    section_id = load(DEFAULT).questions["understands_and_agrees"].section_id
+    fill_in(client, **{section_id: {"understands_and_agrees": value}})
+    done = submit_and_show(client)
+    assert expected in text_of(done)
+    [row] = submissions(app)
+    assert row.outcome == ("not_suitable" if value == "no" else "review")
+    assert "urgent" not in [f["level"] for f in row.flags]
+
+
+# --- a shared device: the next person starts clean -----------------------------------------
+
+
+def test_a_form_left_unused_is_resumed_only_by_the_patients_choice(app, client):
+    """After a while unused, a saved form's pages lead to the start page, which asks
+    "Are you <first name>?" and shows none of the answers; continuing is the patient's choice."""
+    now = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)
+    with clock.frozen(now):
+        client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+        client.answer("more_warning_signs", ALL_CLEAR["more_warning_signs"])
+        client.answer("your_back_pain", ALL_CLEAR["your_back_pain"])
+        client.answer("about_you", ALL_CLEAR["about_you"])
+        assert client.get("/intake/warning_signs").status_code == 200  # still the same patient
+    with clock.frozen(now + dt.timedelta(minutes=16)):
+        for path in ("/intake/warning_signs", "/intake/check", "/intake/urgent"):
+            assert location(client.get(path)) == "/", path
+        start = client.get("/")
+        first = ALL_CLEAR["about_you"]["full_name"].split()[0]
+        assert f"Are you {first}?" in text_of(start)
+        assert f"Continue as {first}" in text_of(start)
+        assert ALL_CLEAR["about_you"]["full_name"] not in start.text  # the first name only
+        assert "saddle" not in start.text.lower() and "Not answered" not in start.text
+        resumed = client.get("/intake/resume")
+        assert location(resumed).startswith("/intake/")
+        page = client.get("/intake/warning_signs")
+        assert checked(page, "saddle_numbness") == ["no"]
+
+
+def test_after_a_delete_nothing_of_the_last_patient_is_reachable(app, client):
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"chest_pain": "yes"})
+    client.post("/intake/restart", token=client.token("/intake/delete"))
+    assert checked(client.get("/intake/warning_signs"), "chest_pain") == []
+    for path in ("/intake/check", "/intake/done", "/intake/urgent", "/intake/resume", "/intake/delete"):
+        assert location(client.get(path)) == "/", path
+
+
+def test_the_outcome_shows_no_answers_and_only_for_a_limited_time(app, client):
+    """The outcome page is for the browser that sent, for OUTCOME_VISIBLE_MINUTES; it shows no answers."""
+    now = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)
+    with clock.frozen(now):
+        fill_in(client)
+        client.submit()
+        done = client.get("/intake/done")
+        assert done.status_code == 200
+        for answer in ("Sam Taylor", "07700 900982", "Ibuprofen"):
+            assert answer not in done.text
+        other = Patient(app.test_client())
+        assert location(other.get("/intake/done")) == "/"  # not from another browser
+    with clock.frozen(now + dt.timedelta(minutes=29)):
+        assert client.get("/intake/done").status_code == 200
+    with clock.frozen(now + dt.timedelta(minutes=31)):
+        assert location(client.get("/intake/done")) == "/"
+        start = client.get("/")
+        assert "shown only for a short time after sending" in text_of(start)
+        assert location(client.get("/intake/done")) == "/"
+        assert checked(client.get("/intake/warning_signs"), "saddle_numbness") == []
+
+
+def test_print_view_to_keep(app, client):
+    """The page to keep: reference, what happens next, what to expect, aftercare and the
+    FAQ, with headings in order (one h1, no level skipped); no answers; sender only."""
+    defn = load(DEFAULT)
+    fill_in(client)
+    client.submit()
+    done = client.get("/intake/done")
+    assert 'href="/intake/done/print"' in done.text
+    page = client.get("/intake/done/print")
+    assert page.status_code == 200
+    [row] = submissions(app)
+    assert row.reference in page.text
+    text = text_of(page)
+    assert "Save as PDF" in text
+    assert "After your acupuncture" in text
+    for item in defn.information.faq:
+        assert html.escape(item.question, quote=False) in page.text
+    levels = [
+        int(level) for level in re.findall(r"<h([1-6])[ >]", page.text.split('<main id="main"')[1].split("</main>")[0])
+    ]
+    assert levels.count(1) == 1 and levels[0] == 1
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
+    for answer in ("Sam Taylor", "07700 900982", "Ibuprofen"):
+        assert answer not in page.text
+    assert location(Patient(app.test_client()).get("/intake/done/print")) == "/"
+
+
+def test_an_expired_token_on_the_details_page_keeps_what_was_typed_and_sends_nothing(app, client):
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"] | {"saddle_numbness": "yes"})
+    page = client.post("/intake/urgent/details", {"full_name": "Ann Example", "phone": "07700 900123"}, token="expired")
+    assert page.status_code == 400
+    assert "your answers were not sent yet" in text_of(page)
+    assert value_of(page, "full_name") == "Ann Example"
+    assert value_of(page, "phone") == "07700 900123"
+    assert submissions(app) == []

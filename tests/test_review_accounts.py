@@ -491,27 +491,54 @@ def test_setup_is_404_without_the_right_token(app):
         assert accounts.count_users() == 0
 
 
+CLINIC = {
+    "clinic_name": "Riverside Physio",
+    "clinic_phone": "01632 960 123",
+    "clinic_address": "1 River Street\nTownham TN1 1AA",
+    "time_zone": "Europe/London",
+}
+
+
 def test_setup_creates_the_first_admin_once(app):
-    """With the printed token and no accounts, the page makes an admin; then the token is spent."""
+    """With the printed token and no accounts, the page makes an admin and saves the clinic's
+    details; the admin is signed in and goes on to set up two-factor sign-in; then the token is spent."""
+    from screening.models import ClinicSettings
+
     token = accounts.setup_token(app.instance_path)
     browser = Clinician(app.test_client())
     url = f"/setup?token={token}"
-    form = {"name": "Ada Admin", "email": "Ada@Example.org"}
+    form = {"name": "Ada Admin", "email": "Ada@Example.org"} | CLINIC
     weak = browser.post(url, form | {"password": "short", "confirm": "short"})
     assert weak.status_code == 400 and "at least 12" in weak.text
     common = common_passwords()[0]
     assert browser.post(url, form | {"password": common, "confirm": common}).status_code == 400
-    assert browser.post(url, form | {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    bad_zone = browser.post(
+        url, form | {"time_zone": "Europe/Atlantis", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert bad_zone.status_code == 400 and "Enter a time zone from the list, like Europe/London" in bad_zone.text
+    done = browser.post(url, form | {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/review/two-factor")
+    assert browser.get("/review/two-factor").status_code == 200  # signed in: not asked to sign in again
     ada = account(app, "ada@example.org")
     assert (ada.role, ada.active, ada.name) == ("admin", True, "Ada Admin")
     assert ada.password_hash.startswith(app.config["PASSWORD_METHOD"] + "$")
-    assert [event.action for event in audit_events(app)] == ["account_created"]
+    assert [event.action for event in audit_events(app)] == ["account_created", "clinic_settings_changed"]
+    with app.app_context():
+        row = db.session().get(ClinicSettings, 1)
+        assert (row.name, row.phone, row.address, row.time_zone) == (
+            "Riverside Physio",
+            "01632 960 123",
+            "1 River Street\nTownham TN1 1AA",
+            "Europe/London",
+        )
+    start = app.test_client().get("/")
+    assert "Riverside Physio" in start.text and 'href="tel:01632960123"' in start.text
+    assert "Townham TN1 1AA" in start.text
     assert browser.get(url).status_code == 404
     again = form | {"email": "eve@example.org", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
-    assert browser.post(url, again, token=browser.token("/review/login")).status_code == 404
+    assert browser.post(url, again, token=browser.token("/review/two-factor")).status_code == 404
     with app.app_context():
         assert accounts.count_users() == 1
-    assert sign_in(app, "ada@example.org", NEW_PASSWORD)
 
 
 def test_setup_is_404_once_an_account_exists(app):

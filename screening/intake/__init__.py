@@ -9,11 +9,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from .. import clock, rules
+from .. import clinic, clock, rules
 from ..estimate import estimate
 from ..extensions import limiter
-from ..forms import form_class, form_data, posted_answer, required_message
-from ..questionnaire import AnswerError, Definition, Section
+from ..forms import FIELD_TYPES, SectionForm, form_class, form_data, posted_answer, required_message
+from ..questionnaire import AnswerError, Definition, Question, Section
 from ..versions import definition_for
 from . import drafts, pages
 
@@ -26,6 +26,18 @@ limiter.limit(lambda: current_app.config["INTAKE_LIMIT"], methods=["POST"])(bp)
 
 class SubmitForm(FlaskForm):
     """The check page's Send button: only a CSRF token."""
+
+
+URGENT_SEEN = drafts.URGENT_SEEN
+
+
+@bp.context_processor
+def clinic_details() -> dict[str, Any]:
+    """The clinic's name, phone and address, for every patient page."""
+    return {"clinic_details": clinic.current()}
+
+
+info_bp.context_processor(clinic_details)
 
 
 def definition() -> Definition:
@@ -45,6 +57,30 @@ def no_store(response: Response) -> Response:
     return response
 
 
+# Pages that show a saved form's answers: after the form was left unused for a while, the
+# patient (not whoever picks up the device next) chooses to carry on, on the start page.
+SHOWS_ANSWERS = {"intake.section", "intake.check", "intake.urgent", "intake.urgent_details"}
+
+
+@bp.before_request
+def shared_device() -> Response | None:
+    """A form left unused is not reopened by a link or the back button: the start page asks."""
+    if drafts.SESSION_KEY not in session or request.endpoint not in SHOWS_ANSWERS | {"intake.submit"}:
+        return None
+    if request.method == "GET" and drafts.idle():
+        draft = drafts.current_draft()
+        if draft is not None and draft.submission_id is None and draft.answers:
+            return redirect(url_for("intake.start"))
+    drafts.mark_active()
+    return None
+
+
+def _first_name(answers: dict) -> str | None:
+    """The first word of the patient's name, if they gave it (to tell whose form this is)."""
+    name = str(answers.get(current_app.config["PATIENT_NAME_QUESTION"]) or "").split()
+    return name[0][:40] if name else None
+
+
 @bp.get("/")
 def start() -> str:
     """What this is, how long it takes, the privacy notice, and Start."""
@@ -56,15 +92,12 @@ def start() -> str:
         drafts.forget_browser()
         draft = None
     resumable = draft is not None and bool(draft.answers)
-    resume = None
-    if resumable and draft is not None:
-        resume = pages.resume_url(defn, rules.assess(defn, drafts.usable(defn, draft.answers, today()), today()))
     return render_template(
         "intake/start.html",
         defn=defn,
         minutes=estimate(defn).minutes,
         resumable=resumable,
-        resume=resume,
+        first_name=_first_name(draft.answers) if resumable and draft is not None else None,
         first=defn.sections[0],
         form=SubmitForm(),
     )
@@ -82,6 +115,26 @@ def open_questionnaire(questionnaire_id: str) -> Response:
             abort(404)
         drafts.open_draft(draft)
     return redirect(url_for("intake.start"))
+
+
+@bp.get("/intake/resume")
+def resume() -> Response:
+    """The patient chose to carry on with the answers saved on this device."""
+    defn = definition()
+    draft = drafts.current_draft()
+    if draft is None or draft.submission_id is not None or not draft.answers:
+        return redirect(url_for("intake.start"))
+    drafts.mark_active()
+    return redirect(pages.resume_url(defn, rules.assess(defn, drafts.usable(defn, draft.answers, today()), today())))
+
+
+@bp.get("/intake/delete")
+def confirm_delete() -> Any:
+    """Are you sure? (asked once, then the answers are deleted)."""
+    draft = drafts.current_draft()
+    if draft is None or draft.submission_id is not None or not draft.answers:
+        return redirect(url_for("intake.start"))
+    return render_template("intake/delete.html", defn=definition(), form=SubmitForm())
 
 
 @bp.post("/intake/restart")
@@ -116,6 +169,9 @@ def section(section_id: str) -> Any:
             # An urgent answer is kept even though the page is not finished, so that the
             # patient can send it to the clinic at once from the warning.
             _, shown = drafts.save_answers(defn, page_ids, answers, today(), result, expected)
+            if _stop_first(defn, shown):
+                here = url_for("intake.section", section_id=sec.id, change="1" if change else None)
+                return redirect(url_for("intake.urgent", next=here))
         else:
             # The page is drawn from the answers as saved, not from this page's unsaved ones.
             shown = rules.assess(defn, saved, today())
@@ -124,7 +180,116 @@ def section(section_id: str) -> Any:
         _, result = drafts.save_answers(defn, page_ids, answers, today(), result, expected)
     except drafts.AlreadySubmitted:
         return redirect(url_for("intake.done"))
-    return redirect(pages.after_save(defn, sec, result, change))
+    following = pages.after_save(defn, sec, result, change)
+    if _stop_first(defn, result):
+        # The GOV.UK "stop" pattern: what to do now, on its own page, before any more questions.
+        return redirect(url_for("intake.urgent", next=following))
+    return redirect(following)
+
+
+def _stop_first(defn: Definition, result: rules.Assessment) -> bool:
+    """Whether the answers call for urgent advice this patient has not yet been shown on its own page."""
+    key = pages.urgent_key(defn, result)
+    return key is not None and session.get(URGENT_SEEN) != key
+
+
+def _contact_ids(defn: Definition) -> list[str]:
+    """The questions the clinic needs to call the patient back: their name and phone number."""
+    name = current_app.config["PATIENT_NAME_QUESTION"]
+    phone = next((q.id for q in defn.questions.values() if q.type == "phone"), None)
+    return [qid for qid in (name, phone) if qid and qid in defn.questions]
+
+
+def _contact_missing(defn: Definition, answers: dict) -> list[str]:
+    """The name and phone questions not answered yet."""
+    return [qid for qid in _contact_ids(defn) if qid not in answers]
+
+
+def _safe_next(target: str | None, fallback: str) -> str:
+    """A page of this form to carry on with (never another site)."""
+    if target and target.startswith("/intake/") and "//" not in target and "\\" not in target:
+        return target
+    return fallback
+
+
+@bp.get("/intake/urgent")
+def urgent() -> Any:
+    """The stop page: what to do now, tap-to-call numbers, send to the clinic now, or carry on."""
+    defn = definition()
+    draft = drafts.current_draft()
+    if draft is None:
+        return redirect(url_for("intake.start"))
+    if draft.submission_id is not None:
+        return redirect(url_for("intake.done"))
+    answers = drafts.usable(defn, draft.answers, today())
+    result = rules.assess(defn, answers, today())
+    key = pages.urgent_key(defn, result, given=bool(answers))
+    if key is None:
+        return redirect(pages.resume_url(defn, result))
+    session[URGENT_SEEN] = key
+    advice = defn.outcomes.urgent.advice[key]
+    return render_template(
+        "intake/urgent.html",
+        defn=defn,
+        heading=pages.urgent_heading(advice),
+        advice=advice,
+        numbers=pages.CALL_NUMBERS.get(key, []),
+        ask_details=bool(_contact_missing(defn, answers)),
+        following=_safe_next(request.args.get("next"), pages.resume_url(defn, result)),
+        form=SubmitForm(),
+    )
+
+
+_CONTACT_FORMS: dict[tuple[str, tuple[str, ...]], type[SectionForm]] = {}
+
+
+def _contact_form(defn: Definition, questions: list[Question]) -> type[SectionForm]:
+    """A form of just the name and phone questions."""
+    key = (defn.version, tuple(q.id for q in questions))
+    if key not in _CONTACT_FORMS:
+        fields = {q.id: FIELD_TYPES[q.type].make(q) for q in questions}
+        _CONTACT_FORMS[key] = type("UrgentDetailsForm", (SectionForm,), fields)
+    return _CONTACT_FORMS[key]
+
+
+@bp.route("/intake/urgent/details", methods=["GET", "POST"])
+def urgent_details() -> Any:
+    """Before an early send: the patient's name and phone number (those two only), so that
+    the clinic never gets an urgent record it cannot call back."""
+    defn = definition()
+    draft = drafts.current_draft()
+    if draft is None:
+        return redirect(url_for("intake.start"))
+    if draft.submission_id is not None:
+        return redirect(url_for("intake.done"))
+    answers = drafts.usable(defn, draft.answers, today())
+    if pages.urgent_key(defn, rules.assess(defn, answers, today()), given=bool(answers)) is None:
+        return redirect(url_for("intake.check"))
+    questions = [defn.questions[qid] for qid in _contact_ids(defn)]
+    form = _contact_form(defn, questions)(data={q.id: answers[q.id] for q in questions if q.id in answers})
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        posted: dict[str, Any] = {}
+        for q in questions:
+            try:
+                value = q.coerce(posted_answer(q, form, today()), today())
+            except AnswerError as exc:
+                errors[q.id] = f"{exc}: {q.label}" if q.label not in str(exc) else str(exc)
+                continue
+            if value is None:
+                errors[q.id] = required_message(q)
+            else:
+                posted[q.id] = value
+        if not errors:
+            try:
+                drafts.save_answers(defn, list(posted), posted, today())
+            except drafts.AlreadySubmitted:
+                return redirect(url_for("intake.done"))
+            return _send(defn)
+        for qid, message in errors.items():
+            form[qid].errors = [message]
+    page = render_template("intake/urgent_details.html", defn=defn, questions=questions, form=form, errors=errors)
+    return (page, 400) if errors else page
 
 
 def csrf_failed() -> Any:
@@ -143,6 +308,18 @@ def csrf_failed() -> Any:
         )
         change = request.args.get("change") == "1"
         return _render_section(defn, sec, form, result, change, notice=message), 400
+    if request.endpoint == "intake.urgent_details":
+        defn = definition()
+        questions = [defn.questions[qid] for qid in _contact_ids(defn)]
+        form = _contact_form(defn, questions)()  # the name and phone as typed, shown again
+        message = (
+            "This page was open for a long time, so for your safety your answers were not sent yet. "
+            "Please check your name and phone number and press Send again."
+        )
+        page = render_template(
+            "intake/urgent_details.html", defn=defn, questions=questions, form=form, errors={}, notice=message
+        )
+        return page, 400
     if request.endpoint == "intake.submit":
         flash(
             "This page was open for a long time, so for your safety your answers were not sent yet. "
@@ -160,7 +337,7 @@ def check_page(defn: Definition, sec: Section, form: FlaskForm, saved: dict) -> 
     refused: dict[str, str] = {}
     for q in sec.questions:
         try:
-            value = q.coerce(posted_answer(q, form), today())
+            value = q.coerce(posted_answer(q, form, today()), today())
         except AnswerError as exc:
             refused[q.id] = f"{exc}: {q.label}" if q.label not in str(exc) else str(exc)
             continue
@@ -222,8 +399,21 @@ def check() -> Any:
 
 @bp.post("/intake/submit")
 def submit() -> Response:
-    """Record the submission once, then show the outcome."""
+    """Record the submission once, then show the outcome. An urgent form sent early without
+    the patient's name and phone number asks for them first."""
     defn = definition()
+    draft = drafts.current_draft()
+    if draft is not None and draft.submission_id is None:
+        answers = drafts.usable(defn, draft.answers, today())
+        if _contact_missing(defn, answers):
+            assessed = rules.assess(defn, answers, today())
+            if assessed.missing and pages.urgent_key(defn, assessed, bool(answers)):
+                return redirect(url_for("intake.urgent_details"), code=303)
+    return _send(defn)
+
+
+def _send(defn: Definition) -> Response:
+    """Send this browser's draft and show the outcome (or say what is still needed)."""
     result = drafts.submit(defn, today())
     if isinstance(result, drafts.NotReady):
         flash(result.message)
@@ -236,13 +426,32 @@ def submit() -> Response:
 @bp.get("/intake/done")
 def done() -> Any:
     """The outcome, the reference code, and what to expect and do afterwards."""
+    was_sent = drafts.DONE_KEY in session
     submission = drafts.finished_submission()
     if submission is None:
+        if was_sent:
+            flash(
+                "Your answers were sent to the clinic. For your privacy, the page about them is "
+                "shown only for a short time after sending, and only on the device that sent them."
+            )
         return redirect(url_for("intake.start"))
     # The outcome as worded by the questionnaire the patient answered (it may have changed since).
     defn = definition_for(submission.version) or definition()
     return render_template(
         "intake/done.html", defn=defn, submission=submission, outcome=pages.outcome_view(defn, submission)
+    )
+
+
+@bp.get("/intake/done/print")
+def print_view() -> Any:
+    """The patient's page to keep (print, or "Save as PDF"): their reference, what to expect,
+    the aftercare advice and the common questions. No answers."""
+    submission = drafts.finished_submission()
+    if submission is None:
+        return redirect(url_for("intake.start"))
+    defn = definition_for(submission.version) or definition()
+    return render_template(
+        "intake/print.html", defn=defn, submission=submission, outcome=pages.outcome_view(defn, submission)
     )
 
 

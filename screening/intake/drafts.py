@@ -23,6 +23,10 @@ from ..questionnaire import AnswerError, Definition
 
 SESSION_KEY = "draft"
 DONE_KEY = "submission"
+URGENT_SEEN = "urgent_seen"  # the urgent advice already shown on its own page
+ACTIVE_KEY = "active_at"  # when this browser's patient last used the form (UTC, ISO)
+SENT_KEY = "sent_at"  # when this browser sent its answers (UTC, ISO)
+BROWSER_KEYS = (SESSION_KEY, DONE_KEY, URGENT_SEEN, ACTIVE_KEY, SENT_KEY)
 
 
 def lifetime() -> dt.timedelta:
@@ -64,8 +68,8 @@ def usable(defn: Definition, answers: dict[str, Any], today: dt.date) -> dict[st
 
 def forget_browser() -> None:
     """This browser no longer holds a draft or an outcome (a new patient on a shared device)."""
-    session.pop(SESSION_KEY, None)
-    session.pop(DONE_KEY, None)
+    for key in BROWSER_KEYS:
+        session.pop(key, None)
 
 
 def current_draft() -> Draft | None:
@@ -134,13 +138,14 @@ def save_answers(
         draft.expires_at = draft.updated_at + lifetime()
     session[SESSION_KEY] = draft.token
     session.permanent = True
+    mark_active()
     return draft, result
 
 
 def discard_draft() -> None:
     """Forget this browser's draft and delete its answers (start again)."""
-    token = session.pop(SESSION_KEY, None)
-    session.pop(DONE_KEY, None)
+    token = session.get(SESSION_KEY)
+    forget_browser()
     if token:
         with db.get_db().transaction() as s:
             draft = s.get(Draft, token, with_for_update=True)
@@ -169,6 +174,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             existing = s.get(Submission, draft.submission_id)
             assert existing is not None  # a foreign key: the submission exists
             session[DONE_KEY] = existing.reference
+            session.setdefault(SENT_KEY, utcnow().isoformat())
             return existing
         result = rules.assess(defn, usable(defn, draft.answers, today), today)
         problem = _not_ready(defn, result)
@@ -198,6 +204,8 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
         draft.answers = {}  # the answers now live in the submission only
         outbox.submission_saved(s, submission)  # its alerts and webhooks, committed with it
     session[DONE_KEY] = submission.reference
+    session[SENT_KEY] = utcnow().isoformat()
+    session.pop(URGENT_SEEN, None)
     return submission
 
 
@@ -231,10 +239,44 @@ def _ensure_version(s: Session, defn: Definition) -> None:
     s.execute(insert(QuestionnaireVersion).values(**values).on_conflict_do_nothing(index_elements=["version"]))
 
 
+def _since(key: str) -> dt.timedelta | None:
+    """How long ago the time kept in the session under `key` was (None if none is kept)."""
+    try:
+        at = dt.datetime.fromisoformat(session[key])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return utcnow() - at
+
+
+def outcome_lifetime() -> dt.timedelta:
+    """How long the outcome page stays on the browser that sent the answers."""
+    return dt.timedelta(minutes=current_app.config.get("OUTCOME_VISIBLE_MINUTES", 30))
+
+
+def idle_limit() -> dt.timedelta:
+    """After this long unused, a saved form on this browser is resumed only by the patient's choice."""
+    return dt.timedelta(minutes=current_app.config.get("DRAFT_IDLE_MINUTES", 15))
+
+
+def mark_active() -> None:
+    """The patient is using the form now."""
+    session[ACTIVE_KEY] = utcnow().isoformat()
+
+
+def idle() -> bool:
+    """Whether this browser's saved form has been left unused (someone else may be here now)."""
+    since = _since(ACTIVE_KEY)
+    return since is None or since > idle_limit()
+
+
 def finished_submission() -> Submission | None:
-    """The submission this browser just made, if any."""
+    """The submission this browser just made, if any, while its outcome may still be shown."""
     reference = session.get(DONE_KEY)
     if not reference:
+        return None
+    sent = _since(SENT_KEY)
+    if sent is None or sent > outcome_lifetime():
+        forget_browser()  # time is up: the next person on this device sees nothing of it
         return None
     return db.session().scalars(select(Submission).where(Submission.reference == reference)).one_or_none()
 

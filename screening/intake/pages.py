@@ -6,6 +6,7 @@ Plain functions returning plain data for the templates, so the views stay short.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from flask import url_for
@@ -108,6 +109,29 @@ def urgent_advice(
         return None
     flags = [f for f in result.flags if f.level == "urgent" and not unsure & set(f.about)]
     return defn.outcomes.urgent.advice.get(flags[0].advice or "") if flags else None
+
+
+def urgent_key(defn: Definition, result: Assessment, given: bool | None = None) -> str | None:
+    """The key of the urgent advice the answers call for (`emergency`, `same_day`), or None."""
+    if not (result.given if given is None else given):
+        return None
+    key = result.advice
+    return key if key in defn.outcomes.urgent.advice else None
+
+
+LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+
+
+def urgent_heading(advice: str) -> str:
+    """What to do, in a few words, for the stop page's title and heading: the advice's
+    first sentence without its links or bold ("Go to A&E now, or call 999")."""
+    text = " ".join(LINK.sub(r"\1", advice).replace("*", "").replace("_", " ").split())
+    first = re.split(r"(?<=[.!])\s", text, maxsplit=1)[0]
+    return first.rstrip(".") or "Get medical help now"
+
+
+# Tap-to-call numbers on the stop page, by urgent advice key (the clinic's phone is added).
+CALL_NUMBERS = {"emergency": [("999", "Call 999")], "same_day": [("111", "Call 111")]}
 
 
 @dataclass

@@ -16,6 +16,7 @@ from . import (  # noqa: F401 - each adds its pages to bp
     users,
 )
 from .blueprint import bp
+from .settings import clinic_settings  # noqa: F401 - the clinic's details, on bp too
 from .setup import setup_bp
 
 __all__ = ["bp", "setup_bp"]

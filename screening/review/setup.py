@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from .. import audit, db
 from ..models import User
-from . import accounts
+from . import accounts, settings
 
 setup_bp = Blueprint("setup", __name__)
 
@@ -36,15 +36,20 @@ class AccountForm(FlaskForm):
             raise ValidationError(problem)
 
 
+class SetupForm(AccountForm, settings.ClinicForm):
+    """The first admin's account, and the clinic's details."""
+
+
 @setup_bp.route("/setup", methods=["GET", "POST"])
 def setup() -> Any:
     """Create the first admin, with the token printed at start-up; then never again."""
     token = request.args.get("token")
     if not accounts.setup_token_valid(token):
         abort(404)
-    form = AccountForm()
+    form = SetupForm()
     if not form.validate_on_submit():
-        return render_template("review/setup.html", form=form), 400 if request.method == "POST" else 200
+        page = render_template("review/setup.html", form=form, zones=settings.zone_names())
+        return page, 400 if request.method == "POST" else 200
     password_hash = accounts.hash_password(form.password.data)
     # Two people posting at the same moment: only the one who claims the token goes on.
     with accounts.claimed_setup_token() as claimed:
@@ -60,5 +65,9 @@ def setup() -> Any:
             s.add(user)
             s.flush()
             audit.record(s, "account_created", user=user, target=user, detail={"role": "admin", "via": "setup"})
-    flash("Your admin account is ready. Please sign in.")
-    return redirect(url_for("review.login"))
+            changed = settings.save(s, form)
+            audit.record(s, "clinic_settings_changed", user=user, detail={"changed": changed, "via": "setup"})
+    # Signed in at once: the next step is the admin's second factor, not signing in again.
+    accounts.start_session(user)
+    flash("Your admin account is ready. Now set up two-factor sign-in.")
+    return redirect(url_for("review.enrol"))

@@ -11,6 +11,8 @@
       return age(answerOf(form, derived[name], known, {}));
     }
     var fields = form.querySelectorAll('[name="' + name + '"]');
+    var day = form.querySelector('[name="' + name + '-day"]');
+    if (!fields.length && day) { return boxesDate(form, name); }
     if (!fields.length) {
       return Object.prototype.hasOwnProperty.call(known, name) ? known[name] : null;
     }
@@ -27,6 +29,15 @@
     var text = first.value.trim();
     if (text === "") { return null; }
     return first.inputMode === "numeric" && /^-?\d+$/.test(text) ? Number(text) : text;
+  }
+
+  // A memorable date (three boxes) as YYYY-MM-DD, or null until all three make a date.
+  function boxesDate(form, name) {
+    var part = function (p) { return (form.querySelector('[name="' + name + '-' + p + '"]').value || "").trim(); };
+    var d = part("day"), m = part("month"), y = part("year");
+    if (!/^\d{1,2}$/.test(d) || !/^\d{1,2}$/.test(m) || !/^\d{4}$/.test(y)) { return null; }
+    var pad = function (v) { return (v.length < 2 ? "0" : "") + v; };
+    return y + "-" + pad(m) + "-" + pad(d);
   }
 
   function age(iso) {
@@ -66,7 +77,8 @@
   }
 
   // 3. The pain body map: each region of the picture toggles its checkbox (by click,
-  //    tap, or Space/Enter when focused); the checkbox list stays as the labels.
+  //    tap, or Space/Enter when focused); the checkbox list stays as the labels. The
+  //    picture is one tab stop; the arrow keys move between its regions.
   function bodyMap(figure) {
     var name = figure.getAttribute("data-body-map");
     var form = figure.closest("form");
@@ -74,6 +86,7 @@
     svg.setAttribute("role", "group");
     svg.setAttribute("aria-label", "Body map: choose the areas where you have pain");
     svg.removeAttribute("aria-labelledby");
+    var regions = [];
     figure.querySelectorAll(".region").forEach(function (region) {
       var box = form.querySelector('input[name="' + name + '"][value="' + region.getAttribute("data-region") + '"]');
       if (!box) { return; }
@@ -95,6 +108,23 @@
       });
       box.addEventListener("change", show);
       show();
+      regions.push(region);
+    });
+    // One tab stop for the whole map (a roving tabindex): Tab enters at the last region
+    // used, the arrow keys (and Home, End) move between regions.
+    regions.forEach(function (region, i) {
+      region.setAttribute("tabindex", i === 0 ? "0" : "-1");
+      region.addEventListener("focus", function () {
+        regions.forEach(function (other) { other.setAttribute("tabindex", other === region ? "0" : "-1"); });
+      });
+      region.addEventListener("keydown", function (event) {
+        var next = null;
+        if (event.key === "ArrowRight" || event.key === "ArrowDown") { next = regions[(i + 1) % regions.length]; }
+        if (event.key === "ArrowLeft" || event.key === "ArrowUp") { next = regions[(i - 1 + regions.length) % regions.length]; }
+        if (event.key === "Home") { next = regions[0]; }
+        if (event.key === "End") { next = regions[regions.length - 1]; }
+        if (next) { event.preventDefault(); next.focus(); }
+      });
     });
   }
 
@@ -104,6 +134,10 @@
       update(form);
       form.addEventListener("change", function () { update(form); });
       form.addEventListener("input", function () { update(form); });
+    });
+    document.querySelectorAll("button[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
     });
     document.querySelectorAll("button[data-once]").forEach(function (button) {
       button.form.addEventListener("submit", function () {
