@@ -99,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     """The patient's pages, the information pages and the clinicians' pages."""
     app.register_blueprint(intake.bp)
     app.register_blueprint(intake.info_bp)
+    app.register_blueprint(intake.link.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(review.setup_bp)
     app.register_blueprint(health.bp)

@@ -42,6 +42,19 @@ ACTIONS = {
     "audit_export": "Downloaded the audit log",
     "fhir_export": "Exported a submission as FHIR",
     "fhir_questionnaire": "Downloaded a questionnaire as FHIR",
+    # Visits, personal links and API keys (screening/visits/).
+    "visit_added": "Added a visit",
+    "visits_imported": "Imported visits from a CSV file",
+    "link_issued": "Issued a personal link",
+    "link_revoked": "Revoked a personal link",
+    "link_identified": "Patient confirmed their date of birth on a personal link",
+    "link_identity_failed": "Wrong date of birth on a personal link",
+    "link_locked": "Personal link locked after wrong dates of birth",
+    "link_refused_locked": "Date of birth refused: the personal link is locked",
+    "api_call": "API call",
+    "api_refused": "API call refused (key missing, wrong, revoked or without the scope)",
+    "api_key_created": "Created an API key",
+    "api_key_revoked": "Revoked an API key",
 }
 
 

@@ -92,6 +92,11 @@ class Defaults:
     # Where the clinic publishes its questionnaires as FHIR: Questionnaire.url is
     # {FHIR_BASE_URL}/Questionnaire/{id}. None: the project's own canonical base.
     FHIR_BASE_URL: str | None = None
+    # Visits (screening/visits/): the anonymous start page for walk-ins (False: personal
+    # links only), and the address personal links start with when made outside a request
+    # (the command line); None: the request's own host, or http://127.0.0.1:5000.
+    OPEN_INTAKE = True
+    PUBLIC_URL: str | None = None
 
 
 def finalize(app: Flask) -> None:

@@ -107,7 +107,8 @@ def save_answers(
             result = rules.assess(defn, merged, today)
         draft.answers = result.answers
         draft.updated_at = utcnow()
-        draft.expires_at = draft.updated_at + lifetime()
+        # A visit's draft lives as long as its link (see intake/link.py), at least.
+        draft.expires_at = max(draft.expires_at, draft.updated_at + lifetime())
     session[SESSION_KEY] = draft.token
     session.permanent = True
     return draft, result
@@ -163,6 +164,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             outcome_rank=OUTCOME_RANK[result.outcome],
             urgent_advice=result.advice,
             complete=not early,
+            visit_id=draft.visit_id,
             **patient_name(result.answers),
         )
         s.add(submission)
