@@ -17,6 +17,7 @@ from .config import ROOT, Defaults, finalize
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
 from .questionnaire import Definition, bodymap
+from .visits import logfilter
 
 
 def create_app(
@@ -100,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(intake.bp)
     app.register_blueprint(intake.info_bp)
     app.register_blueprint(intake.link.bp)
+    logfilter.install()  # no personal-link token in the development server's log
     app.register_blueprint(review.bp)
     app.register_blueprint(review.setup_bp)
     app.register_blueprint(health.bp)

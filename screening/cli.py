@@ -22,6 +22,7 @@ from .models import User
 from .questionnaire import LEVELS, Definition, QuestionnaireError, load, safety
 from .review import accounts
 from .versions import current_definition
+from .visits import commands as visits_commands
 
 # Commands that check a questionnaire file themselves, and so must run on a broken one.
 WITHOUT_QUESTIONNAIRE = {"check-questions", "sign-off"}
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(migrate.db_group)
     app.cli.add_command(seed.seed_command)
     app.cli.add_command(fhir_commands.fhir_group)
+    app.cli.add_command(visits_commands.visits_group)
     url = development_server_url()
     if url:
         announce_setup(app, url)
