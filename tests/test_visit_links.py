@@ -186,8 +186,15 @@ def test_no_token_in_the_logs(app, caplog):
     assert "%(q)s" not in gunicorn_conf.access_log_format
     made = new_visit(app)
     token = made.url.split("t=")[1]
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s %s', (
-        "127.0.0.1", f"GET /i?t={token} HTTP/1.1", "303", "-"), None)
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - - "%s" %s %s',
+        ("127.0.0.1", f"GET /i?t={token} HTTP/1.1", "303", "-"),
+        None,
+    )
     assert RedactLinkTokens().filter(record)
     assert token not in record.getMessage()
     assert "/i?t=[hidden]" in record.getMessage()
