@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import audit, clinic, clock, db
@@ -55,6 +56,18 @@ def add_visit(
     data = records.check(raw, clinic.zone(), clinic.today())
     if not isinstance(data, records.VisitInput):
         return data
+    try:
+        return _add(data, how=how, user=user, actor=actor, with_link=with_link)
+    except IntegrityError:
+        # The same booking or patient pushed twice at once: the other push won; this
+        # one now finds its rows and updates them instead.
+        return _add(data, how=how, user=user, actor=actor, with_link=with_link)
+
+
+def _add(
+    data: records.VisitInput, *, how: str, user: User | None, actor: str | None, with_link: bool
+) -> NewVisit | records.Problems:
+    """add_visit, once checked: one transaction."""
     with db.get_db().transaction() as s:
         try:
             added = records.add(s, data)
