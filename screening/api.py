@@ -138,7 +138,7 @@ def create_visit() -> tuple[Response, int]:
     status = 201 if result.created else 200
     with db.get_db().transaction() as s:
         _used(s, row, status, visit=result.visit.id)
-    body = _visit_json(db.session().get(Visit, result.visit.id))  # type: ignore[arg-type]
+    body = _visit_json(_visit_or_404(result.visit.id))
     body["created"] = result.created
     if result.url:
         body["link"] |= {"url": result.url}
@@ -146,6 +146,9 @@ def create_visit() -> tuple[Response, int]:
 
 
 def _visit_or_404(visit_id: int) -> Visit:
+    """The visit, read afresh (the request's read session may hold a snapshot from
+    before this call's own writes)."""
+    db.session().commit()
     visit = db.session().get(Visit, visit_id)
     if visit is None:
         raise Refused(404, f"There is no visit {visit_id}")
@@ -156,10 +159,10 @@ def _visit_or_404(visit_id: int) -> Visit:
 def get_visit(visit_id: int) -> tuple[Response, int]:
     """The visit's screening state and its link's state."""
     row = _key("visits:read")
-    visit = _visit_or_404(visit_id)
+    _visit_or_404(visit_id)
     with db.get_db().transaction() as s:
-        _used(s, row, 200, visit=visit.id)
-    return jsonify(_visit_json(visit)), 200
+        _used(s, row, 200, visit=visit_id)
+    return jsonify(_visit_json(_visit_or_404(visit_id))), 200
 
 
 @bp.post("/visits/<int:visit_id>/link")
