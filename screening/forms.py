@@ -19,18 +19,56 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import BooleanField, EmailField, SelectChoice, TelField
+from wtforms.utils import unset_value
 
+from . import memorable_date
 from .questionnaire import QTYPES, AnswerError, Definition, Question, Section
-
-DMY = re.compile(r"^\s*(\d{1,2})\s*[/.\- ]\s*(\d{1,2})\s*[/.\- ]\s*(\d{4})\s*$")
+from .questionnaire.qtypes import parse_date, resolve_date
 
 
 class SectionForm(FlaskForm):
     """Base of every section's form: CSRF, and the fields added per question."""
 
 
-class TextDateField(StringField):
-    """A date typed or picked (`<input type=date>` sends YYYY-MM-DD; text fallback D/M/Y)."""
+class MemorableDateField(Field):
+    """A date as three boxes, posted as `<name>-day`, `<name>-month` and `<name>-year`
+    (the GOV.UK memorable date). Its data is the three boxes as typed; a date posted in
+    one box as `<name>` (YYYY-MM-DD or 27/3/1980) is understood too. `bad_parts` names
+    the boxes to mark after a failed `answer`."""
+
+    bad_parts: tuple[str, ...] = ()
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        self.process_errors: list[Any] = []
+        if data is unset_value:
+            data = self.default() if callable(self.default) else self.default
+        self.object_data = data
+        boxes: dict[str, str] | None = None
+        if formdata is not None:
+            names = [f"{self.name}-{part}" for part in memorable_date.PARTS]
+            if any(name in formdata for name in names):
+                boxes = {part: formdata.get(f"{self.name}-{part}", "") for part in memorable_date.PARTS}
+            elif self.name in formdata:
+                boxes = memorable_date.split(formdata.get(self.name))
+        if boxes is None:
+            boxes = data if isinstance(data, dict) else memorable_date.split(data)
+        self.data = boxes
+
+    def answer(self, q: Question, today: dt.date | None) -> str | None:
+        """The date as YYYY-MM-DD, None when all three boxes are empty; AnswerError saying
+        which part is wrong otherwise (and `bad_parts` set)."""
+        try:
+            date = memorable_date.parse(
+                self.data or {},
+                label=q.label,
+                earliest=parse_date(resolve_date(q.min, today)),
+                latest=parse_date(resolve_date(q.max, today)),
+                past_only=q.max == "today",
+            )
+        except memorable_date.DateProblem as problem:
+            self.bad_parts = problem.parts
+            raise AnswerError(problem.message) from None
+        return date.isoformat() if date else None
 
 
 def _text(data: Any) -> str | None:
@@ -63,19 +101,13 @@ def _scale(data: Any) -> int | None:
         raise AnswerError("Select a number on the scale") from None
 
 
-def _date(data: Any) -> str | None:
-    """YYYY-MM-DD from a date input, or a day/month/year typed into a text box."""
-    text = (data or "").strip()
-    if not text:
-        return None
-    match = DMY.match(text)
-    if match:
-        day, month, year = (int(part) for part in match.groups())
-        try:
-            return dt.date(year, month, day).isoformat()
-        except ValueError:
-            raise AnswerError("Enter a real date, for example 27 3 1980") from None
-    return text
+def _boxes_date(data: Any) -> str | None:
+    """YYYY-MM-DD from the three boxes (limits are the question's to check)."""
+    try:
+        date = memorable_date.parse(data if isinstance(data, dict) else memorable_date.split(data))
+    except memorable_date.DateProblem as problem:
+        raise AnswerError(problem.message) from None
+    return date.isoformat() if date else None
 
 
 def _ticked(data: Any) -> str | None:
@@ -117,7 +149,9 @@ FIELD_TYPES: dict[str, FieldType] = {
         lambda q: StringField(q.text), _whole_number, lambda a: "" if a is None else str(a), "Enter a number"
     ),
     "scale": FieldType(_radios, _scale, lambda a: None if a is None else str(a), "Select a number"),
-    "date": FieldType(lambda q: TextDateField(q.text), _date, prompt="Enter a date"),
+    "date": FieldType(
+        lambda q: MemorableDateField(q.text), _boxes_date, lambda a: memorable_date.split(a), prompt="Enter a date"
+    ),
     "email": FieldType(lambda q: EmailField(q.text), _text, prompt="Enter an email address"),
     "phone": FieldType(lambda q: TelField(q.text), _text, prompt="Enter a phone number"),
     "consent": FieldType(lambda q: BooleanField(q.text), _ticked, lambda a: a == "yes", "Tick the box to agree"),
@@ -154,9 +188,13 @@ def form_data(section: Section, answers: Mapping[str, Any]) -> dict[str, Any]:
     return {q.id: FIELD_TYPES[q.type].to_form(answers.get(q.id)) for q in section.questions if q.id in answers}
 
 
-def posted_answer(q: Question, form: SectionForm) -> Any:
-    """The answer posted for `q` (raw, not yet checked); AnswerError when unreadable."""
-    return FIELD_TYPES[q.type].from_form(form[q.id].data)
+def posted_answer(q: Question, form: SectionForm, today: dt.date | None = None) -> Any:
+    """The answer posted for `q` (raw, not yet checked); AnswerError when unreadable.
+    A date's limits are checked here too, so that the message names the wrong box."""
+    field = form[q.id]
+    if isinstance(field, MemorableDateField):
+        return field.answer(q, today)
+    return FIELD_TYPES[q.type].from_form(field.data)
 
 
 def required_message(q: Question) -> str:

@@ -205,8 +205,8 @@ class Patient:
 
 
 def errors_on(page) -> list[str]:
-    """Question ids linked from the error summary."""
-    return re.findall(r'<li><a href="#(\w+)">', page.text)
+    """Question ids linked from the error summary (a date's link may name its month or year box)."""
+    return [re.sub(r"-(month|year)$", "", qid) for qid in re.findall(r'<li><a href="#([\w-]+)">', page.text)]
 
 
 # Hash each password once per run.

@@ -44,6 +44,10 @@ def fill(page, answers: dict) -> None:
                 page.check(f'input[name="{qid}"][value="{item}"]')
         elif kind == "consent":
             page.check(f'input[name="{qid}"]')
+        elif kind == "date":  # the memorable date: day, month and year boxes
+            year, month, day = str(value).split("-")
+            for part, text in (("day", day), ("month", month), ("year", year)):
+                page.fill(f'[name="{qid}-{part}"]', text)
         else:
             page.fill(f'[name="{qid}"]', str(value))
 
@@ -185,13 +189,17 @@ def answer_by_keyboard(page, answers: dict) -> None:
         elif kind == "consent":
             tab_to(page, f'input[name="{qid}"]')
             page.keyboard.press("Space")
+        elif kind == "date":  # the memorable date: day, month and year boxes, Tab between them
+            year, month, day = str(value).split("-")
+            tab_to(page, f'[name="{qid}-day"]')
+            page.keyboard.type(day)
+            page.keyboard.press("Tab")
+            page.keyboard.type(month)
+            page.keyboard.press("Tab")
+            page.keyboard.type(year)
         else:
             tab_to(page, f'[name="{qid}"]')
-            if kind == "date":
-                year, month, day = str(value).split("-")
-                page.keyboard.type(f"{day}{month}{year}")
-            else:
-                page.keyboard.type(str(value))
+            page.keyboard.type(str(value))
     tab_to(page, "#questions button[type=submit]")
     with page.expect_navigation():
         page.keyboard.press("Enter")

@@ -405,10 +405,10 @@ def test_optional_question_may_be_left_blank(app, client):
 @pytest.mark.parametrize(
     ("qid", "value", "message"),
     [
-        ("date_of_birth", "31/02/2020", "Enter a real date"),
-        ("date_of_birth", "2020-02-31", "Enter a real date"),
-        ("date_of_birth", (TODAY + dt.timedelta(days=1)).isoformat(), "The date must be today or in the past"),
-        ("date_of_birth", "1899-12-31", "The date must be on or after 1900-01-01"),
+        ("date_of_birth", "31/02/2020", "Date of birth must be a real date: February 2020 has 29 days"),
+        ("date_of_birth", "2020-02-31", "Date of birth must be a real date"),
+        ("date_of_birth", (TODAY + dt.timedelta(days=1)).isoformat(), "Date of birth must be today or in the past"),
+        ("date_of_birth", "1899-12-31", "Date of birth must be the same as or after 1 January 1900"),
         ("sex", "alien", "Select one of the options"),
         ("first_acupuncture", "maybe", "Select yes or no"),
         ("full_name", "A" * 201, "Use 200 characters or fewer (you used 201)"),
@@ -522,7 +522,9 @@ def test_text_answers_are_filled_in_again(client):
     fill_in(client)
     about = client.get("/intake/about_you")
     assert value_of(about, "full_name") == "Sam Taylor"
-    assert value_of(about, "date_of_birth") == DATE_OF_BIRTH
+    year, month, day = DATE_OF_BIRTH.split("-")
+    boxes = [value_of(about, f"date_of_birth-{part}") for part in ("day", "month", "year")]
+    assert boxes == [str(int(day)), str(int(month)), year]
     assert value_of(about, "phone") == "07700 900982"
     health = client.get("/intake/heart_and_medicines")
     assert "Ibuprofen when needed</textarea>" in health.text
@@ -1114,3 +1116,58 @@ def test_the_disclaimer_is_on_every_patient_page(client, url):
     if url == "/intake/done":
         client.submit()
     assert DISCLAIMER in text_of(client.get(url))
+
+
+def date_boxes(day: str, month: str, year: str) -> dict[str, str]:
+    """The date of birth as the page posts it: three boxes."""
+    return {"date_of_birth-day": day, "date_of_birth-month": month, "date_of_birth-year": year}
+
+
+def about_you_with(boxes: dict[str, str]) -> dict:
+    answers = {k: v for k, v in ALL_CLEAR["about_you"].items() if k != "date_of_birth"}
+    return answers | boxes
+
+
+def test_date_of_birth_is_three_boxes(app, client):
+    """Date of birth is the memorable date pattern: a day, month and year box in one group,
+    filled with the autocomplete hints for a birthday."""
+    page = client.get("/intake/about_you")
+    for part in ("day", "month", "year"):
+        assert re.search(rf'<input[^>]*name="date_of_birth-{part}"[^>]*autocomplete="bday-{part}"', page.text)
+    assert re.search(r'<fieldset class="fieldset" role="group" aria-describedby="date_of_birth-hint">', page.text)
+    # The day box carries the question's id, so a link to #date_of_birth lands on it.
+    assert re.search(r'<input[^>]*id="date_of_birth"[^>]*name="date_of_birth-day"', page.text)
+    saved = client.answer("about_you", about_you_with(date_boxes("27", "3", "1980")))
+    assert location(saved) == "/intake/your_health"
+    assert saved_answers(app)["date_of_birth"] == "1980-03-27"
+
+
+def test_date_error_marks_only_the_wrong_box_and_keeps_what_was_typed(app, client):
+    """A missing month is named in the message, only the month box is marked, the error
+    summary links to it, and the day and year come back as typed."""
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    page = client.answer("about_you", about_you_with(date_boxes("27", "", "1980")))
+    assert page.status_code == 400
+    assert field_error(page, "date_of_birth") == "Date of birth must include a month"
+    assert '<a href="#date_of_birth-month">Date of birth must include a month</a>' in page.text
+    invalid = re.findall(r'<input[^>]*name="date_of_birth-(\w+)"[^>]*aria-invalid="true"', page.text)
+    assert invalid == ["month"]
+    assert value_of(page, "date_of_birth-day") == "27"
+    assert value_of(page, "date_of_birth-year") == "1980"
+    assert "date_of_birth" not in saved_answers(app)
+
+
+def test_date_in_the_future_marks_every_box(client):
+    client.answer("warning_signs", ALL_CLEAR["warning_signs"])
+    tomorrow = TODAY + dt.timedelta(days=1)
+    page = client.answer(
+        "about_you", about_you_with(date_boxes(str(tomorrow.day), str(tomorrow.month), str(tomorrow.year)))
+    )
+    assert field_error(page, "date_of_birth") == "Date of birth must be today or in the past"
+    invalid = re.findall(r'<input[^>]*name="date_of_birth-(\w+)"[^>]*aria-invalid="true"', page.text)
+    assert invalid == ["day", "month", "year"]
+
+
+def test_empty_date_of_birth_gets_its_own_message(client):
+    page = client.answer("about_you", about_you_with(date_boxes("", "", "")))
+    assert field_error(page, "date_of_birth") == "Enter your date of birth"

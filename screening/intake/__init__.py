@@ -151,7 +151,7 @@ def check_page(defn: Definition, sec: Section, form: FlaskForm, saved: dict) -> 
     refused: dict[str, str] = {}
     for q in sec.questions:
         try:
-            value = q.coerce(posted_answer(q, form), today())
+            value = q.coerce(posted_answer(q, form, today()), today())
         except AnswerError as exc:
             refused[q.id] = f"{exc}: {q.label}" if q.label not in str(exc) else str(exc)
             continue

@@ -11,6 +11,8 @@
       return age(answerOf(form, derived[name], known, {}));
     }
     var fields = form.querySelectorAll('[name="' + name + '"]');
+    var day = form.querySelector('[name="' + name + '-day"]');
+    if (!fields.length && day) { return boxesDate(form, name); }
     if (!fields.length) {
       return Object.prototype.hasOwnProperty.call(known, name) ? known[name] : null;
     }
@@ -27,6 +29,15 @@
     var text = first.value.trim();
     if (text === "") { return null; }
     return first.inputMode === "numeric" && /^-?\d+$/.test(text) ? Number(text) : text;
+  }
+
+  // A memorable date (three boxes) as YYYY-MM-DD, or null until all three make a date.
+  function boxesDate(form, name) {
+    var part = function (p) { return (form.querySelector('[name="' + name + '-' + p + '"]').value || "").trim(); };
+    var d = part("day"), m = part("month"), y = part("year");
+    if (!/^\d{1,2}$/.test(d) || !/^\d{1,2}$/.test(m) || !/^\d{4}$/.test(y)) { return null; }
+    var pad = function (v) { return (v.length < 2 ? "0" : "") + v; };
+    return y + "-" + pad(m) + "-" + pad(d);
   }
 
   function age(iso) {

@@ -1,0 +1,108 @@
+"""A date a person knows by heart (a date of birth), typed as three boxes: day, month, year.
+
+The GOV.UK "memorable date" pattern: `parse` turns the three boxes into a date, and its
+errors say which part is wrong (`DateProblem.parts`), so the page can mark just those
+boxes. The Jinja macro `memorable_date` in templates/_macros.html draws the boxes.
+Plain Python: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Mapping
+
+PARTS = ("day", "month", "year")
+
+# Month names and their usual short forms (Jan, Sept), as well as numbers, are understood.
+MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name} | {
+    name.lower(): n for n, name in enumerate(calendar.month_abbr) if name
+}
+MONTHS["sept"] = 9
+
+ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+DMY = re.compile(r"^\s*(\d{1,2})\s*[/.\- ]\s*(\d{1,2}|[A-Za-z]+)\s*[/.\- ]\s*(\d{4})\s*$")
+
+
+class DateProblem(ValueError):
+    """What is wrong with a date, and which of its boxes (`parts`) to mark."""
+
+    def __init__(self, message: str, parts: tuple[str, ...] = PARTS) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parts = parts
+
+
+def split(value: object) -> dict[str, str]:
+    """A stored date (YYYY-MM-DD), or one typed in a single box (27/3/1980), as the three boxes."""
+    text = str(value or "")
+    match = ISO.match(text)
+    if match:
+        year, month, day = match.groups()
+        return {"day": str(int(day)), "month": str(int(month)), "year": year}
+    match = DMY.match(text)
+    if match:
+        day, month, year = match.groups()
+        return {"day": day, "month": month, "year": year}
+    if text.strip():
+        # Something that is no date at all: left in the day box for the patient to see and fix.
+        return {"day": text.strip()[:20], "month": "", "year": ""}
+    return {"day": "", "month": "", "year": ""}
+
+
+def _joined(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _long(date: dt.date) -> str:
+    return f"{date.day} {date:%B %Y}"
+
+
+def parse(
+    boxes: Mapping[str, object],
+    label: str = "The date",
+    earliest: dt.date | None = None,
+    latest: dt.date | None = None,
+    past_only: bool = False,
+) -> dt.date | None:
+    """The date in the three boxes (`day`, `month`, `year`), or None when all are empty.
+
+    `label` starts each message ("Date of birth must include a month"). `earliest` and
+    `latest` are the first and last dates allowed; with `past_only`, `latest` is today
+    and the message says "must be in the past". Raises DateProblem.
+    """
+    raw = {part: " ".join(str(boxes.get(part) or "").split()) for part in PARTS}
+    if not any(raw.values()):
+        return None
+    empty = [part for part in PARTS if not raw[part]]
+    if empty:
+        return _missing(label, empty)
+    day_text, month_text, year_text = raw["day"], raw["month"], raw["year"]
+    if not day_text.isdigit() or not 1 <= int(day_text) <= 31:
+        raise DateProblem(f"{label} must be a real date: the day must be a number from 1 to 31", ("day",))
+    month = int(month_text) if month_text.isdigit() else MONTHS.get(month_text.lower().rstrip("."))
+    if month is None or not 1 <= month <= 12:
+        raise DateProblem(f"{label} must be a real date: the month must be a number from 1 to 12", ("month",))
+    if not (year_text.isdigit() and len(year_text) == 4):
+        raise DateProblem(f"{label} must be a real date: the year must include 4 numbers, like 1980", ("year",))
+    day, year = int(day_text), int(year_text)
+    if year < 1:
+        raise DateProblem(f"{label} must be a real date: the year must include 4 numbers, like 1980", ("year",))
+    days_in_month = calendar.monthrange(year, month)[1]
+    if day > days_in_month:
+        raise DateProblem(
+            f"{label} must be a real date: {calendar.month_name[month]} {year} has {days_in_month} days", ("day",)
+        )
+    date = dt.date(year, month, day)
+    if latest is not None and date > latest:
+        if past_only:
+            raise DateProblem(f"{label} must be today or in the past")
+        raise DateProblem(f"{label} must be the same as or before {_long(latest)}")
+    if earliest is not None and date < earliest:
+        raise DateProblem(f"{label} must be the same as or after {_long(earliest)}", ("year",))
+    return date
+
+
+def _missing(label: str, empty: list[str]) -> dt.date | None:
+    raise DateProblem(f"{label} must include a {_joined(empty)}", tuple(empty))
