@@ -12,7 +12,7 @@ from .visits_helpers import new_visit, path_of
 
 
 def _type_date(page, day: str, month: str, year: str) -> None:
-    page.fill("#dob-day", day)
+    page.fill("#dob", day)
     page.fill("#dob-month", month)
     page.fill("#dob-year", year)
     with page.expect_navigation():

@@ -14,7 +14,7 @@ from screening import clock, db
 from screening.models import AuditEvent, Draft, Submission
 
 from .conftest import Patient, make_app
-from .visits_helpers import BIRTH, new_visit, open_link, pages_to_answer, path_of
+from .visits_helpers import BIRTH, born, new_visit, open_link, pages_to_answer, path_of
 
 
 def test_resume_on_a_second_device_and_one_submission(app):
@@ -93,7 +93,7 @@ def test_five_wrong_dates_lock_the_link_for_fifteen_minutes(app):
         made = new_visit(app)
         patient = Patient(app.test_client())
         assert patient.get(path_of(made.url)).status_code == 303
-        wrong = {"day": "26", "month": "3", "year": "1970"}
+        wrong = born("26", "3", "1970")
         csrf = patient.token("/i/check")
         for _ in range(4):
             response = patient.post("/i/check", wrong)
@@ -117,7 +117,7 @@ def test_five_wrong_dates_lock_the_link_for_fifteen_minutes(app):
 def test_ten_wrong_dates_revoke_the_link(app):
     """After a second lock, five more wrong dates revoke the link for good."""
     start = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
-    wrong = {"day": "1", "month": "1", "year": "1971"}
+    wrong = born("1", "1", "1971")
     with clock.frozen(start):
         made = new_visit(app)
         patient = Patient(app.test_client())
@@ -240,3 +240,17 @@ def test_closed_intake_opens_only_through_a_link(tmp_path):
         assert draft.visit_id == made.visit.id
         # The visit's draft lives as long as its link, not the anonymous 24 hours.
         assert draft.expires_at == made.expires_at == dt.datetime(2099, 1, 12, tzinfo=dt.UTC)
+
+
+def test_a_date_that_is_not_a_date_names_the_box_and_is_not_a_failure(app):
+    made = new_visit(app)
+    patient = Patient(app.test_client())
+    patient.get(path_of(made.url))
+    response = patient.post("/i/check", born("25", "13", "1970"))
+    assert response.status_code == 400
+    assert "the month must be a number from 1 to 12" in response.text
+    assert 'href="#dob-month"' in response.text
+    assert "must include a day" in patient.post("/i/check", born("", "3", "1970")).text
+    assert _events(app, "link_identity_failed") == 0
+    # Month names work as well as numbers.
+    assert patient.post("/i/check", born("25", "March", "1970")).status_code == 303

@@ -10,7 +10,12 @@ from screening.visits import app as visits_app
 from .conftest import DEFAULT, Patient, checked
 from .http_patient import all_clear_answers
 
-BIRTH = {"day": "25", "month": "3", "year": "1970"}
+BIRTH = {"dob-day": "25", "dob-month": "3", "dob-year": "1970"}
+
+
+def born(day: str, month: str, year: str) -> dict[str, str]:
+    """The three date-of-birth boxes as posted."""
+    return {"dob-day": day, "dob-month": month, "dob-year": year}
 
 
 def new_visit(app, at: str = "2026-03-03 09:30", **fields) -> visits_app.NewVisit:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from .. import audit, clinic, clock, db, rules
+from .. import audit, clinic, clock, db, memorable_date, rules
 from ..extensions import limiter
 from ..models import Draft, Submission, Visit, VisitLink
 from ..visits import links
@@ -51,23 +51,13 @@ def private(response: Response) -> Response:
     return response
 
 
-def parse_date(day: str, month: str, year: str, today: dt.date) -> dt.date | str:
-    """A date from three boxes, or what is wrong with it."""
-    parts = [p.strip() for p in (day, month, year)]
-    if not all(parts):
-        return "Enter your date of birth: day, month and year"
-    if not all(p.isdigit() and p.isascii() for p in parts):
-        return "Enter your date of birth using numbers only, for example 27 3 1985"
-    d, m, y = (int(p) for p in parts)
-    if len(parts[2]) != 4:
-        return "Enter the year with 4 numbers, for example 1985"
+def parse_date(boxes: dict[str, str], today: dt.date) -> dt.date | memorable_date.DateProblem:
+    """The date in the three boxes, or what is wrong with it (and which boxes)."""
     try:
-        date = dt.date(y, m, d)
-    except ValueError:
-        return "Enter a real date, for example 27 3 1985"
-    if date > today or y < 1900:
-        return "Enter a real date of birth"
-    return date
+        date = memorable_date.parse(boxes, label="Your date of birth", latest=today, past_only=True)
+    except memorable_date.DateProblem as problem:
+        return problem
+    return date if date is not None else memorable_date.DateProblem("Enter your date of birth")
 
 
 def _not_found() -> tuple[str, int]:
@@ -134,20 +124,25 @@ def identify() -> Any:
     if _visit_submission(db.session(), link.visit_id) is not None and session.get(IDENTIFIED_KEY) == link.id:
         return redirect(url_for("link.sent"))
     form = DateForm()
-    values = {k: request.form.get(k, "")[:8] for k in ("day", "month", "year")}
+    values = {part: request.form.get(f"dob-{part}", "")[:20] for part in memorable_date.PARTS}
     if request.method == "GET":
         draft = drafts.current_draft()
         if session.get(IDENTIFIED_KEY) == link.id and draft is not None and draft.visit_id == link.visit_id:
             return _resume(draft)  # this browser already confirmed: straight back to the answers
         if links.is_locked(link, now):
             return _locked(link, now)
-        return render_template("intake/link_check.html", form=form, values=values, error=None)
+        return _date_page(form, values)
     if not form.validate_on_submit():
-        return render_template("intake/link_check.html", form=form, values=values, error=None), 400
-    given = parse_date(values["day"], values["month"], values["year"], clinic.today())
-    if isinstance(given, str):
-        return render_template("intake/link_check.html", form=form, values=values, error=given), 400
+        return _date_page(form, values), 400
+    given = parse_date(values, clinic.today())
+    if isinstance(given, memorable_date.DateProblem):
+        return _date_page(form, values, given.message, given.parts), 400
     return _check(given, now, form, values)
+
+
+def _date_page(form: DateForm, values: dict[str, str], error: str | None = None, bad_parts: tuple = ()) -> str:
+    """The date-of-birth page, with an error if any (marking the boxes it is about)."""
+    return render_template("intake/link_check.html", form=form, values=values, error=error, bad_parts=bad_parts)
 
 
 def _check(given: dt.date, now: dt.datetime, form: DateForm, values: dict[str, str]) -> Any:
@@ -177,7 +172,7 @@ def _check(given: dt.date, now: dt.datetime, form: DateForm, values: dict[str, s
     if attempt.locked:
         return _locked(link, now)
     if not attempt.ok:
-        return render_template("intake/link_check.html", form=form, values=values, error=WRONG), 400
+        return _date_page(form, values, WRONG), 400
     session[IDENTIFIED_KEY] = link.id
     if draft is None:
         return redirect(url_for("link.sent"))
