@@ -22,6 +22,7 @@ from .. import audit, clinic, clock, db
 from ..models import Visit
 from ..visits import csvimport, links, records, state
 from ..visits.app import NewVisit, add_visit, issue_link, link_url, revoke_links, signing_keys
+from ..visits.message import invitation
 from .blueprint import ActionForm, bp
 
 MAX_UPLOAD = 2 * 1024 * 1024  # a CSV file of a few thousand visits
@@ -91,8 +92,18 @@ def new_visit() -> Any:
             if name in form:
                 form[name].errors = [f"{records.LABELS.get(name, name)} {message}"]
         return render_template("review/visits_new.html", form=form), 400
+    return _link_page(result.visit, result.url, result.expires_at, created=True)
+
+
+def _link_page(visit: Visit, url: str | None, expires_at: dt.datetime | None, created: bool) -> str:
+    """A new link, shown once, with the message to send the patient."""
+    message = None
+    if url and expires_at:
+        here = clinic.current()
+        local = clinic.local
+        message = invitation(here.name, here.phone, local(visit.starts_at), url, local(expires_at))
     return render_template(
-        "review/visits_link.html", visit=result.visit, url=result.url, expires_at=result.expires_at, created=True
+        "review/visits_link.html", visit=visit, url=url, expires_at=expires_at, created=created, message=message
     )
 
 
@@ -105,7 +116,8 @@ def visit_link(visit_id: int) -> Any:
     if made is None:
         abort(404)
     visit = db.session().get(Visit, visit_id)
-    return render_template("review/visits_link.html", visit=visit, url=made[0], expires_at=made[1], created=False)
+    assert visit is not None  # the link was just made for it
+    return _link_page(visit, made[0], made[1], created=False)
 
 
 @bp.post("/visits/<int:visit_id>/revoke")
