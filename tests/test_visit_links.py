@@ -254,3 +254,20 @@ def test_a_date_that_is_not_a_date_names_the_box_and_is_not_a_failure(app):
     assert _events(app, "link_identity_failed") == 0
     # Month names work as well as numbers.
     assert patient.post("/i/check", born("25", "March", "1970")).status_code == 303
+
+
+def test_starting_again_keeps_the_draft_the_visits(app):
+    """"Delete my answers and start again" on a visit's draft: the answers go, the identity
+    and the visit stay, so what is sent next still belongs to the visit."""
+    made = new_visit(app)
+    patient = Patient(app.test_client())
+    open_link(patient, made.url)
+    assert patient.answer(*pages_to_answer()[0]).status_code == 302
+    assert patient.post("/intake/restart", token=patient.token("/")).status_code == 302
+    with app.app_context():
+        draft = db.session().scalars(select(Draft)).one()
+        assert draft.visit_id == made.visit.id
+        assert set(draft.answers) == {"full_name", "date_of_birth", "phone"}
+    assert patient.answer(*pages_to_answer()[0]).status_code == 302
+    with app.app_context():
+        assert db.session().scalar(select(func.count(Draft.token))) == 1

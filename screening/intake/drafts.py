@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from .. import db, rules
 from ..models import OUTCOME_RANK, Draft, QuestionnaireVersion, Submission, utcnow
 from ..questionnaire import AnswerError, Definition
+from ..visits.records import IDENTITY_ANSWERS
 
 SESSION_KEY = "draft"
 DONE_KEY = "submission"
@@ -115,13 +116,17 @@ def save_answers(
 
 
 def discard_draft() -> None:
-    """Forget this browser's draft and delete its answers (start again)."""
+    """Forget this browser's draft and delete its answers (start again). A visit's draft
+    stays the visit's, with only what the clinic gave (see intake/link.py)."""
     token = session.pop(SESSION_KEY, None)
     session.pop(DONE_KEY, None)
     if token:
         with db.get_db().transaction() as s:
             draft = s.get(Draft, token, with_for_update=True)
-            if draft is not None and draft.submission_id is None:
+            if draft is not None and draft.submission_id is None and draft.visit_id is not None:
+                draft.answers = {k: v for k, v in draft.answers.items() if k in IDENTITY_ANSWERS}
+                session[SESSION_KEY] = token
+            elif draft is not None and draft.submission_id is None:
                 s.delete(draft)
 
 

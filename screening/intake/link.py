@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 from .. import audit, clinic, clock, db, memorable_date, rules
 from ..extensions import limiter
 from ..models import Draft, Submission, Visit, VisitLink
-from ..visits import links
+from ..visits import links, records
 from ..visits.app import signing_keys
 from . import drafts, pages
 
@@ -34,7 +34,7 @@ SESSION_KEY = "visit_link"  # {"id": link id, "h": the link's nonce hash} once t
 IDENTIFIED_KEY = "visit_link_ok"  # the link id whose date of birth this browser confirmed
 
 # Answers the visit already knows: prefilled in the visit's draft and not asked again.
-IDENTITY = ("full_name", "date_of_birth", "phone", "email")
+IDENTITY = records.IDENTITY_ANSWERS
 
 WRONG = "The date of birth does not match. Check it and try again."
 

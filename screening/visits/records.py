@@ -25,6 +25,8 @@ FIRST_QUESTIONNAIRE = "acupuncture-low-back-pain"
 LATER_QUESTIONNAIRE = "follow-up"
 QUESTIONNAIRE_OF_KIND = {"first": FIRST_QUESTIONNAIRE, "later": LATER_QUESTIONNAIRE}
 STATUSES = ("booked", "cancelled")
+# The answers a visit's patient is not asked again: the clinic gave them (intake/link.py).
+IDENTITY_ANSWERS = ("full_name", "date_of_birth", "phone", "email")
 
 FIELDS = (
     "given_name",
