@@ -257,7 +257,7 @@ def test_a_date_that_is_not_a_date_names_the_box_and_is_not_a_failure(app):
 
 
 def test_starting_again_keeps_the_draft_the_visits(app):
-    """"Delete my answers and start again" on a visit's draft: the answers go, the identity
+    """ "Delete my answers and start again" on a visit's draft: the answers go, the identity
     and the visit stay, so what is sent next still belongs to the visit."""
     made = new_visit(app)
     patient = Patient(app.test_client())
