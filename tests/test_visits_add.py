@@ -188,3 +188,16 @@ def test_find_or_create_the_patient(app):
     assert problems["birth_date"] == "is in the future"
     assert problems["starts_at"].startswith("is not a date and time")
     assert set(problems) == {"birth_date", "starts_at", "email", "kind"}
+
+
+def test_times_are_read_in_the_clinics_zone_across_the_clock_changes():
+    london = ZoneInfo("Europe/London")
+    # Last Sunday of March 2026: 01:00-02:00 does not exist in London.
+    assert records.parse_starts_at("2026-03-29 01:30", london).startswith("does not exist")
+    assert records.parse_starts_at("2026-03-29 02:30", london) == dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC)
+    # Last Sunday of October 2026: 01:30 happens twice; the first (still summer time) is meant.
+    assert records.parse_starts_at("2026-10-25 01:30", london) == dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)
+    assert records.parse_starts_at("2026-10-25 09:30", london) == dt.datetime(2026, 10, 25, 9, 30, tzinfo=dt.UTC)
+    # With an offset, the offset wins.
+    assert records.parse_starts_at("2026-07-01T09:30:00+02:00", london) == dt.datetime(2026, 7, 1, 7, 30, tzinfo=dt.UTC)
+    assert records.parse_starts_at("2026-07-01T09:30:00Z", london) == dt.datetime(2026, 7, 1, 9, 30, tzinfo=dt.UTC)
