@@ -113,7 +113,8 @@ def test_a_sampled_answer_goes_round_the_form_and_back(every_type_app, name):
             q=question,
             field=form[question.id],
         )
-    assert f'name="{question.id}"' in page
+    # A date is three boxes, posted as <id>-day, <id>-month and <id>-year (the memorable date).
+    assert f'name="{question.id}"' in page or f'name="{question.id}-day"' in page
     assert f'id="question-{question.id}"' in page
     for value in as_posted(question, answer) if question.widget != "consent" else []:
         if question.values:  # a closed question: the stored answer is ticked
