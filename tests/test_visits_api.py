@@ -151,3 +151,14 @@ def test_keys_missing_wrong_unscoped_or_revoked_are_refused_and_audited(app, adm
 
 def test_only_admins_manage_keys(app, clinician):
     assert clinician.get("/review/api-keys").status_code == 403
+
+
+def test_a_cancelled_booking_closes_its_link(app, admin_browser):
+    key = make_key(admin_browser)
+    api = app.test_client()
+    made = api.post("/api/v1/visits", json=BOOKING | {"starts_at": "2099-03-03T09:30:00Z"}, headers=auth(key))
+    url = made.json["link"]["url"].split("localhost")[1]
+    cancelled = api.post("/api/v1/visits", json=BOOKING | {"status": "cancelled"}, headers=auth(key))
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    page = app.test_client().get(url)
+    assert page.status_code == 410 and "This appointment was cancelled" in page.text

@@ -100,6 +100,9 @@ def open_link() -> Any:
             return _not_found()
         if link.expires_at <= now:
             return render_template("intake/link_expired.html"), 410
+        visit = s.get(Visit, link.visit_id)
+        if visit is not None and visit.status == "cancelled":
+            return render_template("intake/link_expired.html", cancelled=True), 410
         if link.opened_at is None:
             link.opened_at = now
         data = {"id": link.id, "h": link.nonce_hash}
