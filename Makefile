@@ -28,8 +28,12 @@ run: db
 # Production mode unless told otherwise: Secure, __Host- cookies, and no start with a
 # weak SECRET_KEY or DEBUG on. Serve it over HTTPS (docs/security.md); browsers also
 # accept Secure cookies from http://127.0.0.1 and http://localhost, for a try-out.
+# The outbox relay (alerts and webhooks, docs/alerts.md) runs beside gunicorn and stops with it.
 serve: db
-	SCREENING_PRODUCTION=$${SCREENING_PRODUCTION:-true} $(BIN)/gunicorn -c python:screening.gunicorn_conf
+	@export SCREENING_PRODUCTION=$${SCREENING_PRODUCTION:-true}; \
+	$(FLASK) outbox run & relay=$$!; \
+	trap 'kill $$relay 2>/dev/null; wait $$relay' EXIT INT TERM; \
+	$(BIN)/gunicorn -c python:screening.gunicorn_conf
 
 test: $(STAMP)
 	env -u TEST_DATABASE_URL $(BIN)/pytest
@@ -64,6 +68,14 @@ format: $(STAMP)
 
 check-questions: $(STAMP)
 	$(FLASK) check-questions
+
+# Languages (docs/languages.md): extract the pages' words into their template, then bring
+# every catalog, the pages' and the questionnaire's, up to today's English. Catalogs are
+# compiled in memory when the app starts: there is no .mo file to build.
+.PHONY: messages
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o translations/pages/messages.pot .
+	$(FLASK) translations update
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -94,6 +94,7 @@ def build(results: dict[str, Any]) -> str:
     """The whole table."""
     t = Table(results)
     http_section(t, results)
+    outbox_section(t, results)
     queue_section(t, results)
     export_section(t, results)
     rules_section(t, results)
@@ -176,6 +177,39 @@ def http_section(t: Table, results: dict[str, Any]) -> None:
             target="p95 < 100",
             met=lambda d, label=label: d["http"]["app_paced"]["pages"][label]["p95_ms"] < 100,
         )
+
+
+def outbox_section(t: Table, results: dict[str, Any]) -> None:
+    """1b. The outbox: Send with and without its write; the relay's throughput."""
+    some = next((results[db]["outbox"] for db in DBS if results.get(db, {}).get("outbox")), None)
+    if not some:
+        return
+    t.section(
+        f"1b. Outbox: urgent Send (test client, {some['send']['rounds']} each, alternating) without alerts and with "
+        f"{some['send']['rows_per_send']:g} rows queued; relay to a local receiver"
+    )
+    t.row(
+        "Send p50 ms: without / with the outbox write",
+        lambda d: f"{d['outbox']['send']['without']['p50_ms']} / {d['outbox']['send']['with']['p50_ms']}",
+    )
+    t.row(
+        "  added by the outbox write",
+        lambda d: f"{d['outbox']['send']['added_fraction']:+.1%} ({d['outbox']['send']['added_ms']:+.2f} ms)",
+        target="< 10%",
+        met=lambda d: d["outbox"]["send"]["added_fraction"] < 0.10,
+    )
+    t.row(
+        "relay: webhooks/s (signed, sent, marked, audited)",
+        lambda d: f"{fmt(d['outbox']['relay']['webhook']['per_s'])} ({d['outbox']['relay']['webhook']['messages']})",
+    )
+    t.row(
+        "relay: emails/s (one SMTP connection each)",
+        lambda d: (
+            f"{fmt(d['outbox']['relay']['email']['per_s'])} ({d['outbox']['relay']['email']['messages']})"
+            if "email" in d["outbox"]["relay"]
+            else "- (aiosmtpd not installed)"
+        ),
+    )
 
 
 def queue_section(t: Table, results: dict[str, Any]) -> None:

@@ -25,11 +25,11 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from . import export_bench, http_bench, queue_bench, report, rules_bench, startup_bench
+from . import export_bench, http_bench, outbox_bench, queue_bench, report, rules_bench, startup_bench
 from .common import Target, flask, postgres_target, sqlite_target, vacuum_analyze
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("http", "queue", "export", "rules", "startup")
+SECTIONS = ("http", "outbox", "queue", "export", "rules", "startup")
 
 
 PHASES: dict[str, float] = {}  # how long each step took, for the JSON
@@ -84,6 +84,9 @@ def database_benchmarks(target: Target, quick: bool, only: set[str]) -> dict[str
     if "http" in only:
         say(f"{tag}: patients over HTTP, app and baseline")
         out["http"] = http_bench.measure(target, quick)
+    if "outbox" in only:
+        say(f"{tag}: the outbox: Send with and without it, the relay's throughput")
+        out["outbox"] = outbox_bench.measure(target, quick)
     if only & {"queue", "export"}:
         say(f"{tag}: seeding {small:,} submissions")
         first = seed(target, small, 1)
@@ -146,7 +149,7 @@ def main() -> None:
     targets: list[tuple[str, AbstractContextManager[Target]]] = [("sqlite", sqlite_target())]
     if args.postgres:
         targets.append(("postgresql", postgres_target(args.postgres)))
-    db_sections = only & {"http", "queue", "export"}
+    db_sections = only & {"http", "outbox", "queue", "export"}
     for key, context in targets:
         if not db_sections:
             break

@@ -12,7 +12,7 @@ from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import api, audit, budgets, cli, clinic, db, health, intake, review, security, versions
+from . import api, audit, budgets, cli, clinic, db, health, i18n, intake, review, security, versions
 from .config import ROOT, Defaults, finalize
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
@@ -28,7 +28,8 @@ def create_app(
     """Build the app: configuration, database, questionnaire, pages, commands.
 
     `definition`, when given, is the configured questionnaire already loaded and checked
-    (its cases run): tests build hundreds of apps and check each file once.
+    (its cases run): tests build hundreds of apps and check each file once. The clinic's
+    other questionnaires (the `questionnaires` folder) are loaded and checked beside it.
     """
     app = Flask(
         __name__,
@@ -41,14 +42,13 @@ def create_app(
     # Served, run or tested, the app checks its questionnaire now and refuses to start on a
     # mistake. When `flask` builds it to find one of the app's commands, the command found
     # loads it instead (cli.Commands), so that check-questions can report on a broken file.
-    if definition is not None:
-        app.extensions[versions.CURRENT] = definition
-    elif not cli.finding_a_command():
-        versions.load_current(app)
+    if definition is not None or not cli.finding_a_command():
+        versions.load_current(app, definition)
     init_login_and_limits(app)
     security.init_app(app)
     csrf.init_app(app)
     cli.init_app(app)  # before the blueprints, which add commands of their own
+    i18n.init_app(app)  # languages: Flask-Babel, the catalogs, page_lang() and page_dir()
     register_blueprints(app)
     budgets.init_app(app)
     review.retention.schedule_draft_purge(app)

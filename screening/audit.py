@@ -55,6 +55,14 @@ ACTIONS = {
     "api_refused": "API call refused (key missing, wrong, revoked or without the scope)",
     "api_key_created": "Created an API key",
     "api_key_revoked": "Revoked an API key",
+    # The outbox (screening/outbox/): alerts and webhooks.
+    "alert_sent": "Sent an alert or webhook",
+    "alert_failed": "An alert or webhook failed (will retry)",
+    "alert_dead": "Gave up on an alert or webhook",
+    "alert_retry": "Asked for an alert or webhook to be sent again",
+    "webhook_disabled": "Disabled a webhook (it answered 410 Gone)",
+    "webhook_enabled": "Enabled a webhook again",
+    "view_deliveries": "Viewed the alert deliveries",
 }
 
 

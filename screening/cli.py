@@ -15,11 +15,12 @@ from flask.helpers import get_debug_flag
 from sqlalchemy import select
 from werkzeug.serving import is_running_from_reloader
 
-from . import audit, clock, db, migrate, rules, seed, versions
+from . import audit, clock, db, i18n, migrate, rules, seed, versions
 from .estimate import estimate
 from .fhir import commands as fhir_commands
 from .models import User
-from .questionnaire import LEVELS, Definition, QuestionnaireError, load, safety
+from .outbox.commands import outbox_group
+from .questionnaire import LEVELS, Definition, Problem, QuestionnaireError, load, safety
 from .review import accounts
 from .versions import current_definition
 from .visits import commands as visits_commands
@@ -62,6 +63,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed.seed_command)
     app.cli.add_command(fhir_commands.fhir_group)
     app.cli.add_command(visits_commands.visits_group)
+    app.cli.add_command(outbox_group)
     url = development_server_url()
     if url:
         announce_setup(app, url)
@@ -110,23 +112,45 @@ def init_db_command() -> None:
 @with_appcontext
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 def check_questions_command(path: str | None) -> None:
-    """Validate a questionnaire file, run its test cases and print a summary."""
-    path = path or current_app.config["QUESTIONS_PATH"]
+    """Validate the questionnaires (or one file), run their test cases and print a summary of each."""
+    config = current_app.config
+    folder = config["QUESTIONNAIRES_PATH"]
+    paths = [Path(path)] if path else versions.questionnaire_files(config["QUESTIONS_PATH"], folder)
+    loaded: dict[Path, Definition] = {}
+    ids: dict[str, str] = {}
+    failed = [p for i, p in enumerate(paths) if not check_one(p, loaded, ids, first=i == 0)]
+    if len(paths) > 1:
+        valid = len(paths) - len(failed)
+        click.echo(f"\n{len(paths)} questionnaires checked: {valid} valid, {len(failed)} with problems.")
+    if failed:
+        raise SystemExit(1)
+
+
+def check_one(path: Path, loaded: dict[Path, Definition], ids: dict[str, str], first: bool = False) -> bool:
+    """Check one questionnaire file and print its summary and problems; whether it is valid."""
+    if not first:
+        click.echo("")
     try:
-        defn = load(path)
+        defn = load(path, loaded)
     except QuestionnaireError as exc:
         click.echo(exc.report(), err=True)
-        raise SystemExit(1) from None
+        return False
+    loaded.setdefault(path.resolve(), defn)
     results, _ = rules.run_cases(defn)
-    problems = rules.case_problems(defn)
-    click.echo(summary(defn, path))
+    problems = rules.case_problems(defn) + i18n.check_catalogs(defn)
+    qid = defn.questionnaire.id
+    if qid in ids:
+        where = ("questionnaire", "id")
+        message = f"questionnaire id '{qid}' is also the id of {ids[qid]}: each needs its own"
+        problems.append(Problem(where, message, defn.line_of(where)))
+    ids.setdefault(qid, str(path))
+    click.echo(summary(defn, str(path)))
     if problems:
         click.echo(QuestionnaireError(str(path), problems).report(), err=True)
     passed = sum(r.passed for r in results)
     click.echo(f"Test cases: {passed} of {len(results)} passed.")
     click.echo(estimate(defn).describe() + ".")
-    if problems:
-        raise SystemExit(1)
+    return not problems
 
 
 @click.command("sign-off")
@@ -142,7 +166,9 @@ def sign_off_command(by: str, path: str | None) -> None:
     path = path or current_app.config["QUESTIONS_PATH"]
     file = Path(path)
     try:
-        text, print_ = safety.sign(file.read_text(encoding="utf-8"), str(file), by.strip(), clock.today().isoformat())
+        text, print_ = safety.sign(
+            file.read_text(encoding="utf-8"), str(file), by.strip(), clock.today().isoformat(), base=file.parent
+        )
     except QuestionnaireError as exc:
         click.echo(exc.report(), err=True)
         raise SystemExit(1) from None
@@ -180,16 +206,26 @@ def parse_today(today: str | None) -> dt.date | None:
 @with_appcontext
 @click.argument("answers_file", type=click.File("r"))
 @click.option("--today", help="Evaluate as on this date (YYYY-MM-DD); default today.")
-def evaluate_command(answers_file, today: str | None) -> None:
+@click.option(
+    "--questionnaire",
+    "questionnaire_id",
+    help="The questionnaire's id (default: the first-visit one). For one that builds on the first"
+    " visit, answers to first-visit questions in the file are the patient's first-visit answers.",
+)
+def evaluate_command(answers_file, today: str | None, questionnaire_id: str | None) -> None:
     """Evaluate a JSON file of answers and print the outcome and flags as JSON."""
     on = parse_today(today)
+    try:
+        defn = versions.definition(questionnaire_id) if questionnaire_id else current_definition()
+    except LookupError as exc:
+        raise click.UsageError(f"--questionnaire: {exc}") from None
     try:
         answers = json.load(answers_file)
     except json.JSONDecodeError as exc:
         click.echo(f"Error: {answers_file.name} is not valid JSON: {exc}", err=True)
         raise SystemExit(2) from None
     try:
-        result = rules.evaluate_input(current_definition(), answers, on)
+        result = rules.evaluate_input(defn, answers, on)
     except ValueError as exc:
         click.echo(f"Error: {answers_file.name}: {exc}", err=True)
         raise SystemExit(2) from None

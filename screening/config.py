@@ -27,6 +27,9 @@ class Defaults:
     # None: SQLite at instance/screening.db.
     DATABASE_URL: str | None = None
     QUESTIONS_PATH = str(ROOT / "questions.yaml")
+    # The clinic's other questionnaires (follow-up, aftercare, ...), one file each; None:
+    # the `questionnaires` folder beside QUESTIONS_PATH, when there is one.
+    QUESTIONNAIRES_PATH: str | None = None
     # How long a patient's unfinished answers are kept after their last change.
     DRAFT_LIFETIME_HOURS = 24
     # Expired drafts are deleted by the app itself at most this often (see review/retention.py).
@@ -93,10 +96,41 @@ class Defaults:
     # {FHIR_BASE_URL}/Questionnaire/{id}. None: the project's own canonical base.
     FHIR_BASE_URL: str | None = None
     # Visits (screening/visits/): the anonymous start page for walk-ins (False: personal
-    # links only), and the address personal links start with when made outside a request
-    # (the command line); None: the request's own host, or http://127.0.0.1:5000.
+    # links only). Personal links start with PUBLIC_URL (below) when it is set; else the
+    # request's own host, or http://127.0.0.1:5000 on the command line.
     OPEN_INTAKE = True
+
+    # --- Alerts: the outbox and its relay (screening/outbox/, docs/alerts.md) ---
+    # The app's public address, for the sign-in link in alerts (None: no link, the reference only).
     PUBLIC_URL: str | None = None
+    # Email over SMTP. The password is read from a file (never kept in config); STARTTLS
+    # is on unless turned off (a local relay on port 25 may not offer it).
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 587
+    SMTP_STARTTLS = True
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD_FILE: str | None = None
+    SMTP_TIMEOUT_SECONDS = 15
+    ALERT_FROM: str | None = None
+    # Who is told at once of an urgent submission, and who is told if it is still not
+    # reviewed after ALERT_ESCALATE_MINUTES (no escalation when empty).
+    ALERT_EMAIL_TO: tuple[str, ...] = ()
+    ALERT_ESCALATE_EMAIL_TO: tuple[str, ...] = ()
+    ALERT_ESCALATE_MINUTES = 30
+    # Webhooks (a list): [{"name": "pager", "url": "https://...", "secret": "whsec_...",
+    # "events": ["submission.urgent"], "sms": false}]. "sms": true marks the clinic's own
+    # SMS provider (listed as SMS on the deliveries page); the payload is the same.
+    ALERT_WEBHOOKS: tuple[dict, ...] = ()
+    # Webhooks to private, loopback or link-local addresses are refused unless allowed.
+    ALERT_WEBHOOKS_ALLOW_PRIVATE = False
+    WEBHOOK_TIMEOUT_SECONDS = 15
+    # Seconds between attempts after each failure (the Standard Webhooks example), each
+    # varied by +/-10%; after the last, the message is dead. The first try is at once.
+    OUTBOX_RETRY_SECONDS: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+    # A message claimed by a relay that then died is tried again after this long.
+    OUTBOX_LOCK_SECONDS = 120
+    OUTBOX_BATCH_SIZE = 20
+    OUTBOX_INTERVAL_SECONDS = 5.0
 
 
 def finalize(app: Flask) -> None:

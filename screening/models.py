@@ -93,6 +93,9 @@ class Submission(Base):
     urgent_advice: Mapped[str | None] = mapped_column(String(32))
     # False: sent early, because an answer was urgent, before every question was answered.
     complete: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The patient's earlier answers the questionnaire's rules looked at, by the name they
+    # use ({"first_visit.cancer_history": "yes"}); None when it names none (migration 0008).
+    earlier: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Who the patient is, copied from the answers for the queue and its name filter.
     patient_name: Mapped[str | None] = mapped_column(String(200))
@@ -266,6 +269,10 @@ class Draft(Base):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"), unique=True)
     # The visit whose personal link started it: the draft belongs to the visit, not a browser.
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"), index=True)
+    # Which questionnaire this draft answers (None: the default one), and the patient's name
+    # when it was started for a known patient (a later check need not ask it) (migration 0008).
+    questionnaire_id: Mapped[str | None] = mapped_column(String(64))
+    patient_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class ClinicSettings(Base):
@@ -358,3 +365,50 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """One message to send (an email, a webhook call, a text), queued in the same
+    transaction as the event that causes it and sent by the relay (screening/outbox/).
+
+    `dedupe_key` is unique per event, channel and recipient, so an event can never be
+    queued twice. `payload` holds only what may leave the app: no patient details.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One id per event, shared by its messages; sent as `webhook-id`, the same on every retry.
+    event_id: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(40))  # submission.urgent, submission.created, ...
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook | sms
+    target: Mapped[str] = mapped_column(String(254))  # an address, or a configured endpoint's name
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(16), index=True)  # the submission, if any
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed|dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # The relay's claim: due rows by status and time.
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_created", "created_at", "id"),
+    )
+
+
+class OutboxDisabledTarget(Base):
+    """A webhook endpoint that answered 410 Gone: nothing more is sent to it until an
+    admin enables it again on the deliveries page."""
+
+    __tablename__ = "outbox_disabled_targets"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target: Mapped[str] = mapped_column(String(254), primary_key=True)
+    disabled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(String(200), default="")

@@ -26,6 +26,7 @@ from .questionnaire import (
     parse_date,
     safety,
 )
+from .questionnaire.conditions import SCOPES
 from .questionnaire.vocabulary import Flag
 
 __all__ = [
@@ -36,11 +37,14 @@ __all__ = [
     "assess",
     "case_problems",
     "derive",
+    "earlier_scope",
     "evaluate",
     "evaluate_input",
     "is_shown",
     "missing_required",
     "run_cases",
+    "scoped",
+    "split_earlier",
     "visible_answers",
     "years_between",
 ]
@@ -59,6 +63,8 @@ class Assessment:
     missing: tuple[str, ...]  # required questions shown but not answered, in the order asked
     flags: tuple[Flag, ...]  # highest level first; among urgent flags, the most urgent advice first
     outcome: str
+    # The earlier answers the questionnaire's conditions name, as given: {"first_visit.cancer_history": "yes"}.
+    earlier: dict[str, Any] = field(default_factory=dict)
 
     @property
     def advice(self) -> str | None:
@@ -97,18 +103,30 @@ def years_between(born: dt.date, today: dt.date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def assess(defn: Definition, answers: Mapping[str, Any], today: dt.date | None = None) -> Assessment:
+def assess(
+    defn: Definition,
+    answers: Mapping[str, Any],
+    today: dt.date | None = None,
+    earlier: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Assessment:
     """Everything already-checked answers mean, in one pass over the questions in order.
 
     A `show_if` only names earlier questions (and values derived from them), so each
     question is decided from the answers already kept. A hidden question's answer is
     dropped, and a hidden question raises no flag, not even `{not: ...}` or
     `{answered: false}`.
+
+    `earlier` holds the patient's earlier answers by scope (`{"first_visit": {...}}`, see
+    `scoped`), which conditions name as `first_visit.<id>`; `answers` may also carry them
+    under those names (a draft keeps them so). Only the names the questionnaire uses are read.
     """
     today = today or dt.date.today()
     plan = defn.plan
     kept: dict[str, Any] = {}
     values: dict[str, Any] = {}  # kept answers and the values derived from them so far
+    if plan.earlier:
+        given = {**answers, **scoped(earlier)} if earlier else answers
+        values = {name: given[name] for name in plan.earlier if name in given}
     dropped: list[str] = []
     shown: list[str] = []
     missing: list[str] = []
@@ -143,7 +161,20 @@ def assess(defn: Definition, answers: Mapping[str, Any], today: dt.date | None =
     fired.sort(key=_sort_key)
     flags = tuple(flag for _, flag in fired)
     outcome = OUTCOME_OF_LEVEL[flags[0].level] if flags else "suitable"
-    return Assessment(kept, tuple(dropped), derived, tuple(shown), tuple(missing), flags, outcome)
+    earlier_used = {name: values[name] for name in plan.earlier if name in values}
+    return Assessment(kept, tuple(dropped), derived, tuple(shown), tuple(missing), flags, outcome, earlier_used)
+
+
+def scoped(earlier: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
+    """Earlier answers by scope as the names conditions use: {"first_visit.cancer_history": "yes"}."""
+    return {f"{scope}.{qid}": value for scope, given in (earlier or {}).items() for qid, value in given.items()}
+
+
+def earlier_scope(first: Definition, answers: Mapping[str, Any], today: dt.date | None = None) -> dict[str, Any]:
+    """A patient's first-visit answers as a later questionnaire sees them: the answers kept
+    (hidden ones dropped) and the values derived from them (an age on `today`)."""
+    result = assess(first, answers, today)
+    return {**result.answers, **result.derived}
 
 
 def derive(defn: Definition, answers: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
@@ -168,9 +199,14 @@ def is_shown(defn: Definition, qid: str, answers: Mapping[str, Any], today: dt.d
     return q.condition is None or q.condition.test({**answers, **derive(defn, answers, today)})
 
 
-def evaluate(defn: Definition, answers: Mapping[str, Any], today: dt.date | None = None) -> Evaluation:
+def evaluate(
+    defn: Definition,
+    answers: Mapping[str, Any],
+    today: dt.date | None = None,
+    earlier: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Evaluation:
     """Flags and outcome for already-checked answers (see `questionnaire.coerce_answers`)."""
-    result = assess(defn, answers, today)
+    result = assess(defn, answers, today, earlier)
     return Evaluation(result.answers, result.derived, list(result.flags), result.outcome, list(result.dropped))
 
 
@@ -182,15 +218,39 @@ def missing_required(defn: Definition, answers: Mapping[str, Any], today: dt.dat
 def evaluate_input(defn: Definition, answers: Any, today: dt.date | None = None) -> Evaluation:
     """Check raw input (for example parsed JSON) and evaluate it.
 
+    For a questionnaire that builds on a first visit (the follow-up check), answers to the
+    first-visit questions in the same object are the patient's first-visit answers; a key
+    written `first_visit.<id>` is only that. An id both ask is an answer to both.
     Raises ValueError with a message naming the question for anything invalid.
     """
     if not isinstance(answers, dict):
         raise ValueError("answers must be a JSON object of question id -> answer")
+    own, earlier = split_earlier(defn, answers)
     try:
-        checked = coerce_answers(defn, answers, today)
+        checked = coerce_answers(defn, own, today)
+        scope = case_earlier(defn, earlier, today)
     except (UnknownQuestion, InvalidAnswer) as exc:
         raise ValueError(str(exc)) from None
-    return evaluate(defn, checked, today)
+    return evaluate(defn, checked, today, scope)
+
+
+def split_earlier(defn: Definition, answers: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """One object of answers split into this questionnaire's own and the earlier ones by scope
+    (an unknown id stays with the own answers, to be refused there by name)."""
+    first = defn.first_visit_definition
+    own: dict[str, Any] = {}
+    earlier: dict[str, dict[str, Any]] = {}
+    for key, value in answers.items():
+        scope, _, qid = key.partition(".") if "." in key else ("", "", key)
+        if scope:
+            earlier.setdefault(scope, {})[qid] = value
+            continue
+        in_first = first is not None and key in first.questions
+        if in_first:
+            earlier.setdefault("first_visit", {})[key] = value
+        if key in defn.questions or not in_first:
+            own[key] = value
+    return own, earlier
 
 
 @dataclass(frozen=True)
@@ -218,7 +278,8 @@ def run_cases(defn: Definition) -> tuple[list[CaseResult], list[str]]:
     advised: set[tuple[str, int]] = set()  # urgent flags fired by a passing case stating their advice
     for index, case in enumerate(defn.tests):
         today = dt.date.fromisoformat(case.today) if case.today else None
-        result = assess(defn, coerce_answers(defn, case.answers, today), today)
+        earlier = case_earlier(defn, case.earlier, today)
+        result = assess(defn, coerce_answers(defn, case.answers, today), today, earlier)
         ids = sorted({f.id for f in result.flags})
         keys = _fired_keys(defn, result, today)
         mismatches = []
@@ -251,6 +312,23 @@ def run_cases(defn: Definition) -> tuple[list[CaseResult], list[str]]:
             if case.advice is not None:
                 advised.update(key for key in keys if _advice_of(defn, key) == case.advice)
     return results, _unexercised(defn, fired, advised)
+
+
+def case_earlier(
+    defn: Definition, given: Mapping[str, Mapping[str, Any]] | None, today: dt.date | None
+) -> dict[str, dict[str, Any]]:
+    """A case's earlier answers by scope, checked and seen as the questionnaire sees them
+    (`earlier_scope`); as given when the questionnaire they came from is not known here."""
+    out: dict[str, dict[str, Any]] = {}
+    for scope, answers in (given or {}).items():
+        if scope not in SCOPES or (scope == "first_visit" and defn.first_visit is None):
+            raise UnknownQuestion(f"{scope}.{next(iter(answers), '')}")
+        source = defn if scope == "last_check" else defn.first_visit_definition
+        if source is None:
+            out[scope] = dict(answers)
+        else:
+            out[scope] = earlier_scope(source, coerce_answers(source, answers, today), today)
+    return out
 
 
 def _difference(what: str, expected: list[str], got: list[str]) -> str:

@@ -83,6 +83,7 @@ def test_every_post_endpoint_rejects_a_missing_csrf_token(app):
     reference = "AAAA-BBBB-CCCC"
     values = {"section_id": "your_back_pain", "reference": reference, "user_id": str(other_id)}
     values |= {"visit_id": "1", "key_id": "1"}
+    values |= {"message_id": "1", "channel": "webhook", "target": "pager"}  # the alert deliveries page
     before = row_counts(app)
     checked = refused = api_refused = 0
     for rule in app.url_map.iter_rules():

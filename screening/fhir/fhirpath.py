@@ -50,7 +50,12 @@ class Compiler:
         """The answers (a collection) of a question while it is shown, or a derived value."""
         if name in self._answers:
             return self._answers[name]
-        if name in self.defn.derived:
+        scoped = cond.scope_of(name)
+        if scoped is not None:
+            # An earlier answer: the patient's earlier QuestionnaireResponse, given to the
+            # form as a variable of that name (%first_visit).
+            text = f"%{scoped[0]}.repeat(item).where(linkId='{scoped[1]}').answer.value"
+        elif name in self.defn.derived:
             text = self.age(self.defn.derived[name].years_since)
         else:
             q = self.defn.questions[name]
@@ -113,7 +118,13 @@ class Compiler:
         return test
 
     def _question(self, name: str) -> Question | None:
-        return self.defn.questions.get(name)
+        scoped = cond.scope_of(name)
+        if scoped is None:
+            return self.defn.questions.get(name)
+        earlier = self.defn if scoped[0] == "last_check" else self.defn.first_visit_definition
+        if earlier is None:  # a stored version: its first visit is not at hand
+            return None
+        return earlier.questions.get(scoped[1])
 
     def _match(self, name: str) -> str:
         """What a value is compared with: a Coding's code, or the value itself."""

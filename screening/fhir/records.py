@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from .. import audit, db
+from .. import audit, db, versions
 from ..models import QuestionnaireVersion, Submission
 from ..questionnaire import Definition
 from ..questionnaire.vocabulary import stored_flags
@@ -33,12 +33,12 @@ def base_url() -> str | None:
 
 def definition_by_version(version: str) -> Definition:
     """The questionnaire as a version asked it: the full hash, a prefix of 8 or more
-    characters, or the current questionnaire's id."""
-    current = current_definition()
-    if version in (current.version, current.questionnaire.id) or (
-        len(version) >= 8 and current.version.startswith(version)
-    ):
-        return current
+    characters, or a current questionnaire's id (the follow-up check's `follow-up`)."""
+    for current in [current_definition(), *(versions.definition(i) for i in versions.questionnaire_ids())]:
+        if version in (current.version, current.questionnaire.id) or (
+            len(version) >= 8 and current.version.startswith(version)
+        ):
+            return current
     if len(version) < 8:
         raise NotFound(f"no questionnaire version {version!r}")
     found = (

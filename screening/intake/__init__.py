@@ -31,8 +31,8 @@ class SubmitForm(FlaskForm):
 
 
 def definition() -> Definition:
-    """The questionnaire patients answer now."""
-    return current_app.extensions["screening.questionnaire"]
+    """The questionnaire this browser answers now: its draft's, else the first-visit screening."""
+    return drafts.questionnaire_of(drafts.current_draft())
 
 
 def today() -> dt.date:
@@ -70,6 +70,20 @@ def start() -> str:
         first=defn.sections[0],
         form=SubmitForm(),
     )
+
+
+@bp.get("/questionnaires/<questionnaire_id>")
+def open_questionnaire(questionnaire_id: str) -> Response:
+    """Any questionnaire by id, in this browser (for staff and testing; patients of a visit
+    get a personal link, and the start page stays the first-visit screening)."""
+    draft = drafts.current_draft()
+    if draft is None or draft.submission_id is not None or draft.questionnaire_id != questionnaire_id:
+        try:
+            draft = drafts.start_draft(questionnaire_id)
+        except LookupError:
+            abort(404)
+        drafts.open_draft(draft)
+    return redirect(url_for("intake.start"))
 
 
 @bp.post("/intake/restart")

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .. import db, rules
+from .. import clock, db, outbox, rules, versions
 from ..models import OUTCOME_RANK, Draft, QuestionnaireVersion, Submission, utcnow
 from ..questionnaire import AnswerError, Definition
 from ..visits.records import IDENTITY_ANSWERS
@@ -43,12 +43,16 @@ def usable(defn: Definition, answers: dict[str, Any], today: dt.date) -> dict[st
 
     questions.yaml may change while a patient is half-way through: an answer to a
     question that is gone, or no longer valid, is dropped (the patient is asked again)
-    instead of blocking the form or breaking a page.
+    instead of blocking the form or breaking a page. The earlier answers the draft was
+    started with (see `start_draft`) are kept under the names the rules use.
     """
     kept = {}
+    earlier = defn.plan.earlier
     for qid, value in answers.items():
         q = defn.questions.get(qid)
         if q is None:
+            if qid in earlier:  # an earlier answer in scope (`first_visit.cancer_history`), kept as it came
+                kept[qid] = value
             continue
         try:
             value = q.coerce(value, today)
@@ -101,12 +105,12 @@ def save_answers(
         if draft is not None and draft.submission_id is not None:
             raise AlreadySubmitted
         if draft is None:
-            draft = Draft(answers={}, expires_at=utcnow() + lifetime())
+            draft = Draft(answers={}, questionnaire_id=defn.questionnaire.id, expires_at=utcnow() + lifetime())
             s.add(draft)
         merged = {k: v for k, v in usable(defn, draft.answers, today).items() if k not in page_ids} | page
         if result is None or merged != expected:
             result = rules.assess(defn, merged, today)
-        draft.answers = result.answers
+        draft.answers = result.answers | result.earlier
         draft.updated_at = utcnow()
         # A visit's draft lives as long as its link (see intake/link.py), at least.
         draft.expires_at = max(draft.expires_at, draft.updated_at + lifetime())
@@ -170,19 +174,22 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             urgent_advice=result.advice,
             complete=not early,
             visit_id=draft.visit_id,
-            **patient_name(result.answers),
+            earlier=result.earlier or None,
+            **patient_name(result.answers, draft.patient_name),
         )
         s.add(submission)
         s.flush()
         draft.submission_id = submission.id
         draft.answers = {}  # the answers now live in the submission only
+        outbox.submission_saved(s, submission)  # its alerts and webhooks, committed with it
     session[DONE_KEY] = submission.reference
     return submission
 
 
-def patient_name(answers: dict[str, Any]) -> dict[str, str | None]:
-    """The patient's name for the queue, from the question the configuration names."""
-    name = answers.get(current_app.config["PATIENT_NAME_QUESTION"])
+def patient_name(answers: dict[str, Any], known: str | None = None) -> dict[str, str | None]:
+    """The patient's name for the queue, from the question the configuration names (or, for
+    a questionnaire that does not ask it, the name the draft was started with)."""
+    name = answers.get(current_app.config["PATIENT_NAME_QUESTION"]) or known
     name = " ".join(str(name).split()) if name else None
     return {"patient_name": name, "name_key": name.casefold() if name else None}
 
@@ -215,3 +222,76 @@ def finished_submission() -> Submission | None:
     if not reference:
         return None
     return db.session().scalars(select(Submission).where(Submission.reference == reference)).one_or_none()
+
+
+# --- Any questionnaire, for a known patient ---------------------------------------------
+
+
+def questionnaire_of(draft: Draft | None) -> Definition:
+    """The questionnaire a draft answers (the default one for no draft, or one no longer served)."""
+    if draft is not None and draft.questionnaire_id:
+        try:
+            return versions.definition(draft.questionnaire_id)
+        except LookupError:
+            current_app.logger.warning("draft for questionnaire %s, which is no longer served", draft.questionnaire_id)
+    return versions.current_definition()
+
+
+def earlier_answers(submission: Submission) -> dict[str, Any]:
+    """A submission's answers and derived values (an age), as a later questionnaire's
+    `earlier` answers: pass a patient's first-visit submission to `start_draft`."""
+    return {**(submission.answers or {}), **(submission.derived or {})}
+
+
+def start_draft(
+    questionnaire_id: str,
+    identity: dict[str, Any] | None = None,
+    earlier: dict[str, Any] | None = None,
+    visit_id: int | None = None,
+    last_check: dict[str, Any] | None = None,
+) -> Draft:
+    """Start a draft of any questionnaire for a known patient; returns it (not yet this
+    browser's: see `open_draft`).
+
+    - `identity`: what the clinic knows of the patient (`full_name`, `date_of_birth`,
+      `phone`, `email`, or `given_name` and `family_name`): the answers to the questions
+      of that id are filled in, and the name goes to the queue even if the questionnaire
+      does not ask it.
+    - `earlier`: the patient's first-visit answers (`earlier_answers(submission)`), in
+      scope for the rules that name `first_visit.<id>` (the follow-up check's FR1).
+    - `last_check`: their answers the last time they did this same questionnaire.
+    - `visit_id`: the visit it belongs to.
+
+    Only the earlier answers the questionnaire's rules name are kept. Raises LookupError
+    for an unknown questionnaire id.
+    """
+    defn = versions.definition(questionnaire_id)
+    identity = identity or {}
+    today = clock.today()
+    answers = usable(defn, {k: v for k, v in identity.items() if k in defn.questions}, today)
+    given = rules.scoped({"first_visit": earlier or {}, "last_check": last_check or {}})
+    answers |= {name: given[name] for name in defn.plan.earlier if name in given}
+    name = identity.get("full_name") or " ".join(
+        str(identity[k]) for k in ("given_name", "family_name") if identity.get(k)
+    )
+    with db.get_db().transaction() as s:
+        draft = Draft(
+            answers=answers,
+            questionnaire_id=defn.questionnaire.id,
+            patient_name=" ".join(str(name).split()) or None,
+            expires_at=utcnow() + lifetime(),
+        )
+        if visit_id is not None:
+            # drafts.visit_id comes with the visits migration (0007).
+            if not hasattr(Draft, "visit_id"):
+                raise RuntimeError("drafts have no visit_id column before migration 0007")
+            setattr(draft, "visit_id", visit_id)  # noqa: B010
+        s.add(draft)
+    return draft
+
+
+def open_draft(draft: Draft) -> None:
+    """Make a draft this browser's: its pages now show that draft's questionnaire."""
+    session.pop(DONE_KEY, None)
+    session[SESSION_KEY] = draft.token
+    session.permanent = True

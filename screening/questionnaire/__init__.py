@@ -18,11 +18,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import checks
+from . import checks, compose
 from .answers import InvalidAnswer, UnknownQuestion, coerce_answers
 from .checks import _from_pydantic, _line_of
 from .link import link
-from .problems import Path, Problem, QuestionnaireError, format_path
+from .problems import Path, Problem, QuestionnaireError, QuestionnairesError, format_path
 from .qtypes import (
     CHOICE_TYPES,
     CONTROL_RE,
@@ -106,6 +106,7 @@ __all__ = [
     "Question",
     "QuestionType",
     "QuestionnaireError",
+    "QuestionnairesError",
     "Rule",
     "Section",
     "StoredFlag",
@@ -125,24 +126,77 @@ __all__ = [
 ]
 
 
-def load(path: str | FilePath) -> Definition:
-    """Read and validate a questionnaire file; raise QuestionnaireError on any problem."""
+def load(path: str | FilePath, loaded: dict[FilePath, Definition] | None = None) -> Definition:
+    """Read and validate a questionnaire file; raise QuestionnaireError on any problem.
+
+    A file naming a `first_visit:` questionnaire is composed with it (see `compose`);
+    `loaded` holds files already read, by resolved path, so each is read once.
+    """
     path = FilePath(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise QuestionnaireError(str(path), [Problem((), f"cannot read the file: {exc}")]) from exc
-    return loads(text, source=str(path))
+    return loads(text, source=str(path), base=path.parent, loaded=loaded)
 
 
-def loads(text: str, source: str = "questions.yaml") -> Definition:
-    """Validate questionnaire YAML text; `source` names it in error messages."""
+def loads(
+    text: str,
+    source: str = "questions.yaml",
+    base: FilePath | None = None,
+    loaded: dict[FilePath, Definition] | None = None,
+) -> Definition:
+    """Validate questionnaire YAML text; `source` names it in error messages, `base` is the
+    folder a `first_visit:` path is read from."""
     data, lines = _parse_yaml(text, source)
-    return from_data(data, source, lines)
+    first = _first_visit(data, lines, source, base or FilePath("."), loaded if loaded is not None else {})
+    data = compose.compose(data, lines, source, first)
+    return from_data(data, source, lines, first_visit=first)
 
 
-def from_data(data: Any, source: str = "questions.yaml", lines: dict[Path, int] | None = None) -> Definition:
-    """Validate already-parsed data (for example a stored version of the definition)."""
+def _first_visit(
+    data: Any, lines: dict[Path, int], source: str, base: FilePath, loaded: dict[FilePath, Definition]
+) -> Definition | None:
+    """The first-visit questionnaire a file names, loaded (or a problem on its `first_visit:` line)."""
+    path = compose.first_visit_path(data, base)
+    if path is None:
+        return None
+    if path in loaded:
+        return loaded[path]
+    where = (("first_visit",), lines.get(("first_visit",)))
+    if path == FilePath(source).resolve() or path in _LOADING:
+        raise QuestionnaireError(source, [Problem(where[0], f"{data['first_visit']} names this file again", where[1])])
+    _LOADING.add(path)
+    try:
+        first = load(path, loaded)
+    except QuestionnaireError as exc:
+        inner = exc.report().replace("\n", "\n    ")
+        message = f"the first-visit questionnaire {data['first_visit']} cannot be used:\n    {inner}"
+        raise QuestionnaireError(source, [Problem(where[0], message, where[1])]) from None
+    finally:
+        _LOADING.discard(path)
+    if first.first_visit is not None:
+        message = f"{data['first_visit']} builds on another questionnaire itself: name the first-visit one"
+        raise QuestionnaireError(source, [Problem(where[0], message, where[1])])
+    loaded[path] = first
+    return first
+
+
+_LOADING: set[FilePath] = set()  # first-visit files being read, so a loop is reported, not recursed
+
+
+def from_data(
+    data: Any,
+    source: str = "questions.yaml",
+    lines: dict[Path, int] | None = None,
+    first_visit: Definition | None = None,
+) -> Definition:
+    """Validate already-parsed data (for example a stored version of the definition).
+
+    `first_visit` is the first-visit questionnaire the data builds on, when it was read
+    from files: its answers named in conditions and cases are checked against it. A
+    stored version has none, and was checked when it was served.
+    """
     lines = lines or {}
     if not isinstance(data, dict):
         raise QuestionnaireError(source, [Problem((), "the file must be a mapping of keys such as 'sections'")])
@@ -151,10 +205,12 @@ def from_data(data: Any, source: str = "questions.yaml", lines: dict[Path, int] 
     except ValidationError as exc:
         problems = [_from_pydantic(err, lines) for err in exc.errors()]
         raise QuestionnaireError(source, problems) from None
+    defn._first_visit = first_visit
+    defn._source = source
     problems = checks.run(defn)
     if problems:
         for i, p in enumerate(problems):
-            problems[i] = Problem(p.path, p.message, _line_of(p.path, lines))
+            problems[i] = Problem(p.path, p.message, p.line or _line_of(p.path, lines))
         raise QuestionnaireError(source, problems)
     link(defn)
     # Key order is kept: the order of the urgent advice is something a patient is told.

@@ -24,6 +24,20 @@ COMBINATORS = ("all", "any", "not")
 OPERATORS = ("in", "gte", "lte", "answered")
 RESERVED_NAMES = frozenset(COMBINATORS + OPERATORS)
 
+# Earlier answers a condition may name as `<scope>.<question_id>`: `first_visit.` the
+# patient's answers to the first-visit questionnaire the file names under `first_visit:`,
+# `last_check.` their answers the last time they did this same questionnaire (a second
+# aftercare check). A plain name is always this questionnaire's own answer, so an answer
+# asked again here takes precedence over the earlier one without hiding it.
+SCOPES = ("first_visit", "last_check")
+
+
+def scope_of(name: str) -> tuple[str, str] | None:
+    """('first_visit', 'cancer_history') for `first_visit.cancer_history`; None for a plain name."""
+    scope, dot, rest = name.partition(".")
+    return (scope, rest) if dot else None
+
+
 Path = tuple[str | int, ...]
 
 

@@ -41,6 +41,7 @@ class Plan:
     derived_flags: tuple[tuple[str, cond.Test, Ranked], ...]
     rules: tuple[tuple[cond.Test, Ranked], ...]  # values -> raised?
     same_page: frozenset[str]  # questions whose show_if looks at an answer on their own page
+    earlier: tuple[str, ...] = ()  # earlier answers named (`first_visit.cancer_history`), in the order met
 
 
 def link(defn: Definition) -> Plan:
@@ -85,10 +86,14 @@ def _plan(defn: Definition, questions: dict[str, Any]) -> Plan:
         derives.setdefault(derived.years_since, []).append(name)
     steps = []
     same_page = set()
+    earlier: dict[str, None] = {}
     for qid, q in questions.items():
         condition = q.condition
-        if condition is not None and any(
-            questions[source_of(check.name)].section_id == q.section_id for check in cond.names(condition)
+        named = cond.names(condition) if condition is not None else []
+        earlier.update((c.name, None) for c in named if cond.scope_of(c.name))
+        if any(
+            not cond.scope_of(check.name) and questions[source_of(check.name)].section_id == q.section_id
+            for check in named
         ):
             same_page.add(qid)
         steps.append(
@@ -107,6 +112,7 @@ def _plan(defn: Definition, questions: dict[str, Any]) -> Plan:
     )
     rules = []
     for rule in defn.rules:
+        earlier.update((c.name, None) for c in cond.names(rule.condition) if cond.scope_of(c.name))
         about = tuple(dict.fromkeys(source_of(check.name) for check in cond.names(rule.condition)))
         rules.append((cond.compile_condition(rule.condition), ranked(rule.id, rule, about)))
-    return Plan(tuple(steps), tuple(defn.derived), derived_flags, tuple(rules), frozenset(same_page))
+    return Plan(tuple(steps), tuple(defn.derived), derived_flags, tuple(rules), frozenset(same_page), tuple(earlier))

@@ -43,3 +43,15 @@ def format_path(path: Path) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+class QuestionnairesError(QuestionnaireError):
+    """Several questionnaire files are not valid: each one's problems, file by file."""
+
+    def __init__(self, errors: list[QuestionnaireError]) -> None:
+        self.errors = errors
+        super().__init__(", ".join(e.source for e in errors), [p for e in errors for p in e.problems])
+
+    def report(self) -> str:
+        """Each file's report in turn."""
+        return "\n".join(e.report() for e in self.errors)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path as FilePath
 from typing import Any
 
 from .problems import Problem
@@ -144,7 +145,7 @@ def sign_off_problems(defn: Definition) -> list[Problem]:
     return []
 
 
-def sign(text: str, source: str, by: str, on: str) -> tuple[str, str]:
+def sign(text: str, source: str, by: str, on: str, base: FilePath | None = None) -> tuple[str, str]:
     """The file's text with its `safety.sign_off` set to `by`, `on` and the fingerprint of
     the text as it is now; and that fingerprint. Only the sign-off's own lines change, so
     the file's comments and layout are kept.
@@ -154,11 +155,14 @@ def sign(text: str, source: str, by: str, on: str) -> tuple[str, str]:
     """
     from pydantic import ValidationError
 
+    from . import _first_visit, compose
     from .checks import _from_pydantic
     from .problems import QuestionnaireError
     from .yamlfile import _parse_yaml
 
     data, lines = _parse_yaml(text, source)
+    # A questionnaire built on a first visit is signed as its patients see it: shared questions in.
+    data = compose.compose(data, lines, source, _first_visit(data, lines, source, base or FilePath("."), {}))
     try:
         defn = Definition.model_validate(data)
     except ValidationError as exc:

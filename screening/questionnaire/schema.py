@@ -169,6 +169,8 @@ class Case(_Strict):
     name: str = Text
     answers: dict[str, Any]
     today: str | None = Field(default=None, pattern=DATE_RE.pattern)
+    # The patient's earlier answers in scope, by scope: {first_visit: {cancer_history: "yes"}}.
+    earlier: dict[str, dict[str, Any]] | None = None
     outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
     advice: str | None = None
     flags: list[str] | None = None
@@ -252,6 +254,9 @@ class Definition(_Strict):
     """A whole questionnaire, validated."""
 
     questionnaire: About
+    # The first-visit questionnaire this one builds on (a path relative to this file): its
+    # questions can be used here by id (`use:`), and its answers named as `first_visit.<id>`.
+    first_visit: str | None = None
     sources: dict[str, str] = {}
     sections: list[Section] = Field(min_length=1)
     derived: dict[str, Derived] = {}
@@ -265,6 +270,9 @@ class Definition(_Strict):
     _questions: dict[str, Question] = PrivateAttr(default_factory=dict)
     _plan: Any = PrivateAttr(default=None)
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)  # path -> line, for messages
+    # The first-visit questionnaire, when loaded from files (None for a stored version).
+    _first_visit: Any = PrivateAttr(default=None)
+    _source: str = PrivateAttr(default="")
 
     @property
     def version(self) -> str:
@@ -285,6 +293,21 @@ class Definition(_Strict):
     def plan(self) -> Any:
         """The compiled form `rules.assess` walks (see `link.Plan`)."""
         return self._plan
+
+    @property
+    def first_visit_definition(self) -> Definition | None:
+        """The first-visit questionnaire this one builds on, as loaded with it (None for a stored version)."""
+        return self._first_visit  # type: ignore[no-any-return]
+
+    @property
+    def source(self) -> str:
+        """The file it was read from (or the stored version's name), for messages."""
+        return self._source
+
+    @property
+    def earlier_names(self) -> tuple[str, ...]:
+        """The earlier answers (`first_visit.cancer_history`) its conditions name."""
+        return self._plan.earlier if self._plan is not None else ()
 
     def line_of(self, path: tuple[str | int, ...]) -> int | None:
         """The line in the file of the deepest part of `path` it has (None for stored versions)."""

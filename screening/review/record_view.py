@@ -90,6 +90,12 @@ def record_view(submission: Submission, defn: Definition | None, name_question: 
     )
 
 
+def earlier_label(name: str) -> str:
+    """An earlier answer a rule named, in words: `first_visit.cancer_history` -> `cancer_history (first visit)`."""
+    scope, dot, qid = name.partition(".")
+    return f"{qid} ({scope.replace('_', ' ')})" if dot else name
+
+
 def flag_view(stored: dict[str, Any], defn: Definition | None) -> FlagView:
     """A stored flag with its S-numbers expanded into citations and its questions named."""
     flag = StoredFlag.from_dict(stored)
@@ -97,7 +103,7 @@ def flag_view(stored: dict[str, Any], defn: Definition | None) -> FlagView:
     refs = dict.fromkeys(SOURCE_REF_RE.findall(flag.source))
     citations = [(ref, sources[ref]) for ref in refs if ref in sources]
     questions = defn.questions if defn is not None else {}
-    about = [(qid, questions[qid].label if qid in questions else qid) for qid in flag.about]
+    about = [(qid, questions[qid].label if qid in questions else earlier_label(qid)) for qid in flag.about]
     advice = advice_words(flag.advice)
     return FlagView(
         level=flag.level,

@@ -87,6 +87,7 @@ def erase(submission_id: int, reason: str) -> bool:
         submission.derived = {}
         submission.flags = []
         submission.shown = None
+        submission.earlier = None
         submission.patient_name = None
         submission.name_key = None
         submission.urgent_advice = None
@@ -95,7 +96,7 @@ def erase(submission_id: int, reason: str) -> bool:
         submission.erased_at = utcnow()
         # Review notes may quote the patient; the draft is empty once sent, but make sure.
         s.execute(delete(Review).where(Review.submission_id == submission.id))
-        s.execute(update(Draft).where(Draft.submission_id == submission.id).values(answers={}))
+        s.execute(update(Draft).where(Draft.submission_id == submission.id).values(answers={}, patient_name=None))
         # The reason is the admin's own words, kept so the erasure can be accounted for.
         audit.record(s, "erase", reference=submission.reference, detail={"reason": reason})
     _checkpoint()

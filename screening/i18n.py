@@ -1,0 +1,463 @@
+"""Languages: which one a patient reads, the pages' catalogs (Flask-Babel) and the
+questionnaires' catalogs, and only reviewed translations offered to patients.
+
+Catalogs live in TRANSLATIONS_PATH (default `translations/`):
+
+    translations/pages/<lang>/LC_MESSAGES/messages.po     the pages' words (Flask-Babel)
+    translations/questionnaires/<questionnaire id>/<lang>.po   one questionnaire's texts
+
+Both are read as PO text when the app starts and compiled in memory, so there is no
+build step and a clinic's edited catalog is used as it is (fuzzy entries never are).
+
+A language is offered to patients when its questionnaire catalog says a qualified
+translator reviewed it (`X-Reviewed: yes`, `X-Reviewed-By: ...`), changes no phone or
+emergency number, and the pages' catalog for it (if there is one) is reviewed too.
+Admins may also see the languages in PREVIEW_LANGUAGES, to check a translation on the
+real pages before it is reviewed. The clinicians' pages are always in DEFAULT_LANGUAGE.
+
+The language of a patient's page is the first of: their own choice (a `?lang=` link,
+kept in their session), the visit's language (`visit_language()`), their browser's
+Accept-Language, and DEFAULT_LANGUAGE; each only if offered to them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import click
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask.cli import with_appcontext
+from flask_babel import Babel, Domain, get_locale  # type: ignore[import-untyped]
+from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.utils import cached_property
+
+from .config import ROOT
+from .questionnaire import Definition, Problem, QuestionnaireError
+from .questionnaire import translations as qt
+from .versions import current_definition
+
+STATE = "screening.i18n"  # the app.extensions key
+CHOICE = "lang"  # the session key (and the query parameter) of the patient's own choice
+# The clinicians' side is read in the clinic's language, whatever the browser says.
+CLINICIAN_BLUEPRINTS = frozenset({"review", "setup"})
+DEFAULTS = {
+    # The clinic's language: the questionnaire's own, and every page's when no other is chosen.
+    "DEFAULT_LANGUAGE": "en",
+    # Languages admins may see on the patient's pages before a translator has reviewed them.
+    "PREVIEW_LANGUAGES": [],
+    "TRANSLATIONS_PATH": str(ROOT / "translations"),
+}
+
+
+# --- Catalogs -------------------------------------------------------------------------
+
+
+@dataclass
+class PagesCatalog:
+    """One language's catalog of the pages' words, compiled."""
+
+    language: str
+    reviewed: bool
+    translations: Translations
+    refused: list[str] = field(default_factory=list)  # entries that change a number: not used
+
+
+@dataclass
+class Languages:
+    """Every catalog the app has, read once at start-up."""
+
+    default: str
+    questionnaires: dict[str, dict[str, qt.Catalog]] = field(default_factory=dict)  # id -> lang -> catalog
+    pages: dict[str, PagesCatalog] = field(default_factory=dict)
+    broken: list[str] = field(default_factory=list)  # catalogs that cannot be read, for the admin page
+    _offered: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by definition version
+    _translated: dict[tuple[str, str], Definition] = field(default_factory=dict)
+
+
+def load_catalogs(directory: str | Path, default: str) -> Languages:
+    """Read every catalog under `directory`; one that cannot be read is left out and named."""
+    root = Path(directory)
+    found = Languages(default=default)
+    for path in sorted((root / "questionnaires").glob("*/*.po")):
+        try:
+            catalog = qt.read_catalog(path)
+        except QuestionnaireError as exc:
+            found.broken.append(exc.report())
+            continue
+        found.questionnaires.setdefault(path.parent.name, {})[catalog.language] = catalog
+    for path in sorted((root / "pages").glob("*/LC_MESSAGES/messages.po")):
+        language = path.parent.parent.name.replace("_", "-")
+        try:
+            found.pages[language] = compile_pages(path, language)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            found.broken.append(f"{path}: cannot be read: {exc}")
+    return found
+
+
+def compile_pages(path: Path, language: str) -> PagesCatalog:
+    """A pages catalog compiled in memory (no .mo file needed); fuzzy entries are left out."""
+    text = path.read_text(encoding="utf-8")
+    po = read_po(io.StringIO(text), abort_invalid=True)
+    refused = []
+    for message in po:
+        if not message.id or not isinstance(message.id, str) or not isinstance(message.string, str):
+            continue
+        problem = qt.number_problem(message.id, message.string) if message.string else None
+        if problem:
+            refused.append(f"{path.name} line {message.lineno}: the translation of {message.id!r} {problem}")
+            message.string = ""  # the English is shown instead
+    buffer = io.BytesIO()
+    write_mo(buffer, po, use_fuzzy=False)
+    buffer.seek(0)
+    reviewed = qt.parse_catalog(_header_only(text), str(path), language).reviewed
+    return PagesCatalog(language, reviewed, Translations(buffer, domain="messages"), refused)
+
+
+def _header_only(text: str) -> str:
+    """The header entry of a PO file (for its X-Reviewed fields)."""
+    end = text.find("\n\n", text.find('msgstr ""'))
+    return text if end < 0 else text[:end]
+
+
+def state() -> Languages:
+    """The app's catalogs."""
+    return current_app.extensions[STATE]
+
+
+def phones() -> tuple[str, ...]:
+    """The clinic's phone numbers a translation must keep, besides 999, 111 and 112."""
+    phone = current_app.config.get("CLINIC_PHONE")
+    return (phone,) if phone else ()
+
+
+def catalogs_for(defn: Definition) -> dict[str, qt.Catalog]:
+    """The catalogs of this questionnaire, by language."""
+    return state().questionnaires.get(defn.questionnaire.id, {})
+
+
+# --- Which languages, and which one ---------------------------------------------------
+
+
+def reviewed_languages(defn: Definition) -> tuple[str, ...]:
+    """The languages patients may read `defn` in: the clinic's, and every reviewed,
+    safe translation (computed once per questionnaire version)."""
+    langs = state()
+    if defn.version not in langs._offered:
+        offered = [langs.default]
+        for language, catalog in sorted(catalogs_for(defn).items()):
+            pages = langs.pages.get(language)
+            if not catalog.reviewed or (pages is not None and (not pages.reviewed or pages.refused)):
+                continue
+            if qt.number_problems(defn, catalog, phones()):
+                current_app.logger.error("the %s translation changes a phone number: not offered", language)
+                continue
+            offered.append(language)
+        langs._offered[defn.version] = tuple(dict.fromkeys(offered))
+    return langs._offered[defn.version]
+
+
+def is_admin() -> bool:
+    """Whether an admin is signed in in this browser."""
+    return bool(current_user and current_user.is_authenticated and getattr(current_user, "is_admin", False))
+
+
+def offered_languages(defn: Definition | None = None) -> tuple[str, ...]:
+    """The languages this visitor may read `defn` (default: the current questionnaire) in:
+    the reviewed ones, and for an admin the preview languages that have a catalog.
+    Outside a request (a command, a job) only the reviewed ones."""
+    defn = defn or current_definition()
+    offered = reviewed_languages(defn)
+    if has_request_context() and is_admin():
+        have = set(catalogs_for(defn)) | set(state().pages)
+        offered += tuple(lang for lang in current_app.config["PREVIEW_LANGUAGES"] if lang in have)
+    return tuple(dict.fromkeys(offered))
+
+
+def choose(
+    offered: Sequence[str],
+    explicit: str | None,
+    visit: str | None,
+    accept: LanguageAccept | None,
+    default: str,
+) -> str:
+    """The language of a page: the patient's choice, the visit's language, the browser's
+    preference, then the clinic's; each only if offered."""
+    for wanted in (explicit, visit):
+        if wanted and wanted in offered:
+            return wanted
+    if accept is not None:
+        best = best_match(accept, offered)
+        if best:
+            return best
+    return default
+
+
+def best_match(accept: LanguageAccept, offered: Sequence[str]) -> str | None:
+    """The browser's most wanted language that is offered, a region's language counting
+    as the language (`pl-PL` is `pl`). Werkzeug's own best_match would pick `en;q=0.5`
+    over `pl-PL` when only `en` and `pl` are offered."""
+    by_tag = {tag.lower(): tag for tag in offered}
+    for wanted, quality in sorted(accept, key=lambda item: -item[1]):
+        if quality <= 0:
+            continue
+        wanted = wanted.lower().replace("_", "-")
+        for candidate in (wanted, wanted.split("-")[0]):
+            if candidate in by_tag:
+                return by_tag[candidate]
+    return None
+
+
+def visit_language() -> str | None:
+    """The language the clinic set for this patient's visit, if any.
+
+    The hook for visits (appointments with an invitation): a view that knows the visit sets
+    `g.visit_language` (a BCP 47 tag such as "pl") before the page is drawn.
+    """
+    return g.get("visit_language")
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector (see `choose`); the clinicians' pages are in the clinic's language."""
+    default = current_app.config["DEFAULT_LANGUAGE"]
+    if not has_request_context() or request.blueprint in CLINICIAN_BLUEPRINTS:
+        return _locale_name(default)
+    language = choose(offered_languages(), session.get(CHOICE), visit_language(), request.accept_languages, default)
+    return _locale_name(language)
+
+
+def remember_choice() -> None:
+    """A `?lang=` link: keep the patient's choice for the rest of their visit (an unknown
+    or unoffered language is ignored, and the page is read as before)."""
+    wanted = request.args.get(CHOICE)
+    if wanted and request.blueprint not in CLINICIAN_BLUEPRINTS and wanted in offered_languages():
+        session[CHOICE] = wanted
+
+
+def _locale_name(tag: str) -> str:
+    """BCP 47 (`pt-BR`) to Babel's form (`pt_BR`)."""
+    return tag.replace("-", "_")
+
+
+def language() -> str:
+    """The language of this page, as a BCP 47 tag (`pl`, `pt-BR`)."""
+    locale = get_locale()
+    if locale is None:
+        return current_app.config["DEFAULT_LANGUAGE"]
+    return str(locale).replace("_", "-")
+
+
+def page_lang() -> str:
+    """For `<html lang="...">`."""
+    return language()
+
+
+def page_dir() -> str:
+    """For `<html dir="...">`: "rtl" for a right-to-left language, else "ltr"."""
+    locale = get_locale()
+    return "rtl" if locale is not None and locale.text_direction == "rtl" else "ltr"
+
+
+def direction(tag: str) -> str:
+    """ "rtl" or "ltr" for a language tag (for a part of a page in another language)."""
+    try:
+        return "rtl" if Locale.parse(_locale_name(tag)).text_direction == "rtl" else "ltr"
+    except (ValueError, UnknownLocaleError):
+        return "ltr"
+
+
+def language_name(tag: str) -> str:
+    """A language's name in that language ("polski"), for the language switch."""
+    try:
+        locale = Locale.parse(_locale_name(tag))
+    except (ValueError, UnknownLocaleError):
+        return tag
+    return locale.get_display_name(locale) or tag
+
+
+def page_languages() -> list[dict[str, Any]]:
+    """The language switch: each language offered, its own name, a link to this page in
+    it (a plain link: no script needed), and whether it is this page's language."""
+    if not has_request_context() or request.blueprint in CLINICIAN_BLUEPRINTS:
+        return []
+    current = language()
+    args = request.args.to_dict()
+    return [
+        {
+            "code": tag,
+            "name": language_name(tag),
+            "url": request.path + "?" + urlencode(args | {CHOICE: tag}),
+            "current": tag == current,
+        }
+        for tag in offered_languages()
+    ]
+
+
+# --- The questionnaire in a language --------------------------------------------------
+
+
+def translated(defn: Definition, lang: str | None = None) -> Definition:
+    """`defn` in `lang` (default: this page's language), for the patient's pages.
+
+    The same questions, answers, rules, flags and outcomes; only the texts differ, each
+    one that is stale, missing or unsafe left in the clinic's language. A language not
+    offered to this visitor (an unreviewed one, unless an admin is previewing it; outside a
+    request, any unreviewed one) gives the questionnaire as it is. Store and evaluate answers with either: they agree.
+    """
+    lang = lang or language()
+    if lang == state().default or lang not in offered_languages(defn):
+        return defn
+    catalog = catalogs_for(defn).get(lang)
+    if catalog is None:
+        return defn
+    cache = state()._translated
+    key = (defn.version, lang)
+    if key not in cache:
+        cache[key] = qt.translated(defn, catalog, phones())
+    return cache[key]
+
+
+# --- Checks for check-questions -------------------------------------------------------
+
+
+def check_catalogs(defn: Definition) -> list[Problem]:
+    """Report each catalog of `defn` (printed), and return what must be refused: a catalog
+    that cannot be read, or a translation that changes a phone or emergency number.
+
+    A stale translation is reported, naming the question, and not refused: patients read
+    that text in the clinic's language until it is translated again.
+    """
+    directory = Path(current_app.config.get("TRANSLATIONS_PATH", DEFAULTS["TRANSLATIONS_PATH"]))
+    problems: list[Problem] = []
+    for path in sorted((directory / "questionnaires" / defn.questionnaire.id).glob("*.po")):
+        try:
+            catalog = qt.read_catalog(path)
+        except QuestionnaireError as exc:
+            problems += [Problem(p.path, f"{path.name}: {p.message}") for p in exc.problems]
+            continue
+        counts = qt.counts(defn, catalog, phones())
+        status = f"reviewed by {catalog.reviewed_by}" if catalog.reviewed else "NOT reviewed: never offered to patients"
+        click.echo(
+            f"Translation {catalog.language}: {counts.translated} translated, {counts.stale} out of date,"
+            f" {counts.missing} missing, {counts.refused} refused; {status}."
+        )
+        for line in qt.stale_report(defn, catalog):
+            click.echo(f"  {line}", err=True)
+        problems += qt.number_problems(defn, catalog, phones())
+    for path in sorted((directory / "pages").glob("*/LC_MESSAGES/messages.po")):
+        try:
+            pages = compile_pages(path, path.parent.parent.name.replace("_", "-"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            problems.append(Problem((), f"{path}: cannot be read: {exc}"))
+            continue
+        problems += [Problem((), f"{refused}: a patient could call the wrong number") for refused in pages.refused]
+    return problems
+
+
+# --- Commands -------------------------------------------------------------------------
+
+
+@click.group("translations")
+def translations_group() -> None:
+    """Catalogs of the questionnaire's and the pages' texts."""
+
+
+@translations_group.command("update")
+@with_appcontext
+def update_command() -> None:
+    """Write the questionnaire's template and bring every catalog up to today's English
+    (a changed text keeps its old translation marked fuzzy, never shown until checked)."""
+    defn = current_definition()
+    source = Path(current_app.config["QUESTIONS_PATH"]).name
+    folder = Path(current_app.config["TRANSLATIONS_PATH"]) / "questionnaires" / defn.questionnaire.id
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "questionnaire.pot").write_text(qt.template(defn, source), encoding="utf-8")
+    for path in sorted(folder.glob("*.po")):
+        path.write_text(qt.update(defn, path.read_text(encoding="utf-8"), source), encoding="utf-8")
+        click.echo(f"updated {path}")
+    pages = Path(current_app.config["TRANSLATIONS_PATH"]) / "pages"
+    pot = pages / "messages.pot"
+    if pot.exists():
+        for path in sorted(pages.glob("*/LC_MESSAGES/messages.po")):
+            path.write_text(update_pages(path.read_text(encoding="utf-8"), pot.read_text(encoding="utf-8")))
+            click.echo(f"updated {path}")
+
+
+@translations_group.command("init")
+@click.argument("language")
+@with_appcontext
+def init_command(language: str) -> None:
+    """Start a catalog of the questionnaire for LANGUAGE (a BCP 47 tag such as pl), unreviewed."""
+    defn = current_definition()
+    folder = Path(current_app.config["TRANSLATIONS_PATH"]) / "questionnaires" / defn.questionnaire.id
+    path = folder / f"{language}.po"
+    if path.exists():
+        raise click.ClickException(f"{path} exists already: use `translations update`")
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(qt.new_catalog(defn, language, Path(current_app.config["QUESTIONS_PATH"]).name), encoding="utf-8")
+    click.echo(f"created {path}: translate it, then have a qualified translator review it")
+
+
+def update_pages(po_text: str, pot_text: str) -> str:
+    """A pages catalog merged with a new template, its header (and review status) kept
+    (pybabel update would drop the X-Reviewed fields)."""
+    from babel.messages.pofile import write_po
+
+    catalog = read_po(io.StringIO(po_text))
+    catalog.update(read_po(io.StringIO(pot_text)), update_header_comment=False)
+    out = io.BytesIO()
+    write_po(out, catalog, omit_header=True, include_previous=True, width=88)
+    header = _header_only(po_text)
+    return header.rstrip("\n") + "\n\n" + out.getvalue().decode("utf-8").strip("\n") + "\n"
+
+
+# --- The app --------------------------------------------------------------------------
+
+
+class _PoDomain(Domain):
+    """Flask-Babel's domain, reading the catalogs compiled at start-up instead of .mo files."""
+
+    def get_translations(self) -> Translations | NullTranslations:
+        """This page's language's catalog, or none (the words as written)."""
+        if not has_request_context():
+            return NullTranslations()
+        pages = current_app.extensions[STATE].pages.get(language())
+        return pages.translations if pages is not None else NullTranslations()
+
+
+class _Babel(Babel):
+    """Flask-Babel, with the in-memory catalogs."""
+
+    @cached_property
+    def domain_instance(self) -> Domain:
+        """The one domain: `messages`."""
+        return _PoDomain(domain="messages")
+
+
+def init_app(app: Flask) -> None:
+    """Read the catalogs, set up Flask-Babel, and give the templates `page_lang()`,
+    `page_dir()` and `page_languages()`; add the `translations` commands."""
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    app.extensions[STATE] = load_catalogs(app.config["TRANSLATIONS_PATH"], app.config["DEFAULT_LANGUAGE"])
+    for problem in app.extensions[STATE].broken:
+        app.logger.error("translation catalog not used: %s", problem)
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", _locale_name(app.config["DEFAULT_LANGUAGE"]))
+    _Babel(app, locale_selector=select_locale)
+    app.before_request(remember_choice)
+    app.jinja_env.globals.update(page_lang=page_lang, page_dir=page_dir, page_languages=page_languages)
+    app.cli.add_command(translations_group)
+
+
+def texts_beside(defn: Definition, catalog: qt.Catalog, page: str) -> Iterable[qt.Status]:
+    """The statuses of one page's texts (for the admin's preview)."""
+    return [s for s in qt.statuses(defn, catalog, phones()) if s.text.page == page]
