@@ -88,3 +88,44 @@ def test_each_way_gives_a_link_that_resumes_on_another_device(app, make):
         sent = db.session().scalars(select(Submission)).all()
         assert len(sent) == 1 and sent[0].visit_id is not None
         assert sent[0].answers["full_name"] == "Maria Smith" and sent[0].answers["phone"] == "07700 900123"
+
+
+def test_a_second_visit_gets_the_follow_up_check_with_the_first_visits_answers(app):
+    """A later visit's link opens the follow-up check; past cancer at the first visit and
+    pain worse now is urgent (FR1), because the first visit's answers are in scope."""
+    from screening.models import QuestionnaireVersion
+
+    from .test_questionnaires import NOTHING_NEW
+    from .visits_helpers import new_visit
+
+    first = new_visit(app, at="2099-03-03 09:30")
+    with app.app_context(), db.get_db().transaction() as s:
+        s.add(QuestionnaireVersion(version="v-first", questionnaire_id="acupuncture-low-back-pain", definition={}))
+        s.flush()
+        answers = {"cancer_history": "yes", "cancer_back_pain_checked": "yes", "full_name": "Maria Smith"}
+        s.add(
+            Submission(
+                draft_token="first-visit",
+                questionnaire_id="acupuncture-low-back-pain",
+                version="v-first",
+                answers=answers,
+                derived={},
+                flags=[],
+                outcome="review",
+                outcome_rank=2,
+                visit_id=first.visit.id,
+            )
+        )
+    later = new_visit(app, at="2099-03-10 09:30")
+    assert later.visit.kind == "later" and later.visit.questionnaire_id == "follow-up"
+    patient = Patient(app.test_client())
+    assert open_link(patient, later.url).status_code == 303
+    assert "Before your next acupuncture session" in patient.get("/").text
+    assert NOTHING_NEW["since_last_session"]["pain_compared"] == "worse"
+    for section_id, answers in NOTHING_NEW.items():
+        assert patient.answer(section_id, answers).status_code == 302, section_id
+    assert patient.submit().status_code in (302, 303)
+    with app.app_context():
+        row = db.session().scalars(select(Submission).where(Submission.visit_id == later.visit.id)).one()
+        assert row.questionnaire_id == "follow-up"
+        assert row.outcome == "urgent" and row.earlier == {"first_visit.cancer_history": "yes"}

@@ -265,6 +265,21 @@ def start_draft(
     Only the earlier answers the questionnaire's rules name are kept. Raises LookupError
     for an unknown questionnaire id.
     """
+    draft = new_draft(questionnaire_id, identity, earlier, visit_id, last_check)
+    with db.get_db().transaction() as s:
+        s.add(draft)
+    return draft
+
+
+def new_draft(
+    questionnaire_id: str,
+    identity: dict[str, Any] | None = None,
+    earlier: dict[str, Any] | None = None,
+    visit_id: int | None = None,
+    last_check: dict[str, Any] | None = None,
+) -> Draft:
+    """start_draft's draft, not yet stored: for a caller that adds it in its own
+    transaction (a visit's link, which first locks the visit: one draft per visit)."""
     defn = versions.definition(questionnaire_id)
     identity = identity or {}
     today = clock.today()
@@ -274,20 +289,13 @@ def start_draft(
     name = identity.get("full_name") or " ".join(
         str(identity[k]) for k in ("given_name", "family_name") if identity.get(k)
     )
-    with db.get_db().transaction() as s:
-        draft = Draft(
-            answers=answers,
-            questionnaire_id=defn.questionnaire.id,
-            patient_name=" ".join(str(name).split()) or None,
-            expires_at=utcnow() + lifetime(),
-        )
-        if visit_id is not None:
-            # drafts.visit_id comes with the visits migration (0007).
-            if not hasattr(Draft, "visit_id"):
-                raise RuntimeError("drafts have no visit_id column before migration 0007")
-            setattr(draft, "visit_id", visit_id)  # noqa: B010
-        s.add(draft)
-    return draft
+    return Draft(
+        answers=answers,
+        questionnaire_id=defn.questionnaire.id,
+        patient_name=" ".join(str(name).split()) or None,
+        expires_at=utcnow() + lifetime(),
+        visit_id=visit_id,
+    )
 
 
 def open_draft(draft: Draft) -> None:

@@ -186,7 +186,7 @@ def _check(given: dt.date, now: dt.datetime, form: DateForm, values: dict[str, s
 
 def _resume(draft: Draft) -> Response:
     """On to the first page still to answer (the check page if none)."""
-    defn = current_app.extensions["screening.questionnaire"]
+    defn = drafts.questionnaire_of(draft)
     today = clock.today()
     result = rules.assess(defn, drafts.usable(defn, draft.answers, today), today)
     return redirect(pages.resume_url(defn, result), code=303)
@@ -225,10 +225,35 @@ def _visit_draft(s: Session, visit: Visit, link: VisitLink) -> Draft | None:
             return None
         draft.expires_at = max(draft.expires_at, link.expires_at)
         return draft
-    draft = Draft(answers=identity_answers(visit), visit_id=visit.id, expires_at=link.expires_at)
+    try:
+        draft = drafts.new_draft(
+            visit.questionnaire_id, identity_answers(visit), _first_visit_answers(s, visit), visit.id
+        )
+    except LookupError:
+        # A questionnaire this clinic does not have (yet): the first-visit screening.
+        draft = drafts.new_draft(
+            drafts.questionnaire_of(None).questionnaire.id, identity_answers(visit), None, visit.id
+        )
+    draft.expires_at = link.expires_at
     s.add(draft)
     s.flush()
     return draft
+
+
+def _first_visit_answers(s: Session, visit: Visit) -> dict[str, Any] | None:
+    """For a later session: the patient's latest first-visit screening's answers, in
+    scope for the follow-up check's rules (FR1)."""
+    if visit.kind != "later":
+        return None
+    query = (
+        select(Submission)
+        .join(Visit, Submission.visit_id == Visit.id)
+        .where(Visit.patient_id == visit.patient_id, Visit.kind == "first", Submission.erased_at.is_(None))
+        .order_by(Submission.created_at.desc())
+        .limit(1)
+    )
+    first = s.scalars(query).first()
+    return drafts.earlier_answers(first) if first is not None else None
 
 
 def fixed_answers(draft: Draft | None) -> frozenset[str]:
