@@ -12,11 +12,12 @@ from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import audit, budgets, cli, clinic, db, health, i18n, intake, review, security, versions
+from . import api, audit, budgets, cli, clinic, db, health, i18n, intake, review, security, versions
 from .config import ROOT, Defaults, finalize
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
 from .questionnaire import Definition, bodymap
+from .visits import logfilter
 
 
 def create_app(
@@ -99,6 +100,9 @@ def register_blueprints(app: Flask) -> None:
     """The patient's pages, the information pages and the clinicians' pages."""
     app.register_blueprint(intake.bp)
     app.register_blueprint(intake.info_bp)
+    app.register_blueprint(intake.link.bp)
+    app.register_blueprint(api.bp)
+    logfilter.install()  # no personal-link token in the development server's log
     app.register_blueprint(review.bp)
     app.register_blueprint(review.setup_bp)
     app.register_blueprint(health.bp)

@@ -23,6 +23,7 @@ from .outbox.commands import outbox_group
 from .questionnaire import LEVELS, Definition, Problem, QuestionnaireError, load, safety
 from .review import accounts
 from .versions import current_definition
+from .visits import commands as visits_commands
 
 # Commands that check a questionnaire file themselves, and so must run on a broken one.
 WITHOUT_QUESTIONNAIRE = {"check-questions", "sign-off"}
@@ -61,6 +62,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(migrate.db_group)
     app.cli.add_command(seed.seed_command)
     app.cli.add_command(fhir_commands.fhir_group)
+    app.cli.add_command(visits_commands.visits_group)
     app.cli.add_command(outbox_group)
     url = development_server_url()
     if url:

@@ -103,6 +103,10 @@ class Defaults:
     # Where the clinic publishes its questionnaires as FHIR: Questionnaire.url is
     # {FHIR_BASE_URL}/Questionnaire/{id}. None: the project's own canonical base.
     FHIR_BASE_URL: str | None = None
+    # Visits (screening/visits/): the anonymous start page for walk-ins (False: personal
+    # links only). Personal links start with PUBLIC_URL (below) when it is set; else the
+    # request's own host, or http://127.0.0.1:5000 on the command line.
+    OPEN_INTAKE = True
 
     # --- Alerts: the outbox and its relay (screening/outbox/, docs/alerts.md) ---
     # The app's public address, for the sign-in link in alerts (None: no link, the reference only).

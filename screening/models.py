@@ -267,12 +267,12 @@ class Draft(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"), unique=True)
+    # The visit whose personal link started it: the draft belongs to the visit, not a browser.
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"), index=True)
     # Which questionnaire this draft answers (None: the default one), and the patient's name
     # when it was started for a known patient (a later check need not ask it) (migration 0008).
     questionnaire_id: Mapped[str | None] = mapped_column(String(64))
     patient_name: Mapped[str | None] = mapped_column(String(200))
-    # The visit whose personal link started it: the draft belongs to the visit, not a browser.
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"), index=True)
 
 
 class ClinicSettings(Base):

@@ -15,13 +15,15 @@ from ..extensions import limiter
 from ..forms import FIELD_TYPES, SectionForm, form_class, form_data, posted_answer, required_message
 from ..questionnaire import AnswerError, Definition, Question, Section
 from ..versions import definition_for
-from . import drafts, pages
+from . import drafts, link, pages
 
 bp = Blueprint("intake", __name__)
 info_bp = Blueprint("info", __name__, url_prefix="/info")
 # The public form is open to anyone: limit how fast one address can post to it. A
 # waiting room may share one address, so the default is generous.
 limiter.limit(lambda: current_app.config["INTAKE_LIMIT"], methods=["POST"])(bp)
+# SCREENING_OPEN_INTAKE=false: the patient's pages open only through a personal link.
+bp.before_request(link.closed_intake)
 
 
 class SubmitForm(FlaskForm):
@@ -155,9 +157,12 @@ def section(section_id: str) -> Any:
         return redirect(url_for("intake.done"))
     saved = drafts.usable(defn, draft.answers, today()) if draft else {}
     change = request.args.get("change") == "1"
-    form = form_class(defn, sec)(data=form_data(sec, saved))
+    # What the clinic told us (a visit's identity) is neither shown nor asked again.
+    fixed = link.fixed_answers(draft)
+    posted = {"formdata": link.posted_with(fixed, saved)} if fixed and request.method == "POST" else {}
+    form = form_class(defn, sec)(data=form_data(sec, saved), **posted)
     if request.method == "GET":
-        return _render_section(defn, sec, form, rules.assess(defn, saved, today()), change)
+        return _render_section(defn, sec, form, rules.assess(defn, saved, today()), change, hidden=fixed)
     page_ids = [q.id for q in sec.questions]
     answers, errors, result = check_page(defn, sec, form, saved)
     expected = {k: v for k, v in saved.items() if k not in page_ids} | answers
@@ -175,7 +180,7 @@ def section(section_id: str) -> Any:
         else:
             # The page is drawn from the answers as saved, not from this page's unsaved ones.
             shown = rules.assess(defn, saved, today())
-        return _render_section(defn, sec, form, shown, change, errors=errors), 400
+        return _render_section(defn, sec, form, shown, change, errors=errors, hidden=fixed), 400
     try:
         _, result = drafts.save_answers(defn, page_ids, answers, today(), result, expected)
     except drafts.AlreadySubmitted:
@@ -307,7 +312,7 @@ def csrf_failed() -> Any:
             "Your answers are still here: please check them and press Continue."
         )
         change = request.args.get("change") == "1"
-        return _render_section(defn, sec, form, result, change, notice=message), 400
+        return _render_section(defn, sec, form, result, change, notice=message, hidden=link.fixed_answers(draft)), 400
     if request.endpoint == "intake.urgent_details":
         defn = definition()
         questions = [defn.questions[qid] for qid in _contact_ids(defn)]
@@ -358,15 +363,25 @@ def check_page(defn: Definition, sec: Section, form: FlaskForm, saved: dict) -> 
 
 
 def _render_section(
-    defn: Definition, sec: Section, form: FlaskForm, result: rules.Assessment, change: bool, errors=None, notice=None
+    defn: Definition,
+    sec: Section,
+    form: FlaskForm,
+    result: rules.Assessment,
+    change: bool,
+    errors=None,
+    notice=None,
+    hidden: frozenset[str] = frozenset(),
 ) -> str:
-    """Render a section page with its progress, back link and any urgent warning."""
+    """Render a section page with its progress, back link and any urgent warning
+    (without the `hidden` questions, whose answers the clinic gave)."""
+    view = pages.section_view(defn, sec, result)
+    view.questions = [(q, live) for q, live in view.questions if q.id not in hidden]
     return render_template(
         "intake/section.html",
         defn=defn,
         section=sec,
         form=form,
-        view=pages.section_view(defn, sec, result),
+        view=view,
         errors=errors or {},
         notice=notice,
         change=change,
@@ -429,6 +444,8 @@ def done() -> Any:
     was_sent = drafts.DONE_KEY in session
     submission = drafts.finished_submission()
     if submission is None:
+        if link.visit_was_sent():  # sent from another device through the same personal link
+            return redirect(url_for("link.sent"))
         if was_sent:
             flash(
                 "Your answers were sent to the clinic. For your privacy, the page about them is "

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from .. import clock, db, outbox, rules, versions
 from ..models import OUTCOME_RANK, Draft, QuestionnaireVersion, Submission, utcnow
 from ..questionnaire import AnswerError, Definition
+from ..visits.records import IDENTITY_ANSWERS
 
 SESSION_KEY = "draft"
 DONE_KEY = "submission"
@@ -135,7 +136,8 @@ def save_answers(
             result = rules.assess(defn, merged, today)
         draft.answers = result.answers | result.earlier
         draft.updated_at = utcnow()
-        draft.expires_at = draft.updated_at + lifetime()
+        # A visit's draft lives as long as its link (see intake/link.py), at least.
+        draft.expires_at = max(draft.expires_at, draft.updated_at + lifetime())
     session[SESSION_KEY] = draft.token
     session.permanent = True
     mark_active()
@@ -143,13 +145,17 @@ def save_answers(
 
 
 def discard_draft() -> None:
-    """Forget this browser's draft and delete its answers (start again)."""
+    """Forget this browser's draft and delete its answers (start again). A visit's draft
+    stays the visit's, with only what the clinic gave (see intake/link.py)."""
     token = session.get(SESSION_KEY)
     forget_browser()
     if token:
         with db.get_db().transaction() as s:
             draft = s.get(Draft, token, with_for_update=True)
-            if draft is not None and draft.submission_id is None:
+            if draft is not None and draft.submission_id is None and draft.visit_id is not None:
+                draft.answers = {k: v for k, v in draft.answers.items() if k in IDENTITY_ANSWERS}
+                session[SESSION_KEY] = token
+            elif draft is not None and draft.submission_id is None:
                 s.delete(draft)
 
 
@@ -195,6 +201,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             outcome_rank=OUTCOME_RANK[result.outcome],
             urgent_advice=result.advice,
             complete=not early,
+            visit_id=draft.visit_id,
             earlier=result.earlier or None,
             **patient_name(result.answers, draft.patient_name),
         )
@@ -322,6 +329,21 @@ def start_draft(
     Only the earlier answers the questionnaire's rules name are kept. Raises LookupError
     for an unknown questionnaire id.
     """
+    draft = new_draft(questionnaire_id, identity, earlier, visit_id, last_check)
+    with db.get_db().transaction() as s:
+        s.add(draft)
+    return draft
+
+
+def new_draft(
+    questionnaire_id: str,
+    identity: dict[str, Any] | None = None,
+    earlier: dict[str, Any] | None = None,
+    visit_id: int | None = None,
+    last_check: dict[str, Any] | None = None,
+) -> Draft:
+    """start_draft's draft, not yet stored: for a caller that adds it in its own
+    transaction (a visit's link, which first locks the visit: one draft per visit)."""
     defn = versions.definition(questionnaire_id)
     identity = identity or {}
     today = clock.today()
@@ -331,16 +353,13 @@ def start_draft(
     name = identity.get("full_name") or " ".join(
         str(identity[k]) for k in ("given_name", "family_name") if identity.get(k)
     )
-    with db.get_db().transaction() as s:
-        draft = Draft(
-            answers=answers,
-            questionnaire_id=defn.questionnaire.id,
-            patient_name=" ".join(str(name).split()) or None,
-            expires_at=utcnow() + lifetime(),
-            visit_id=visit_id,
-        )
-        s.add(draft)
-    return draft
+    return Draft(
+        answers=answers,
+        questionnaire_id=defn.questionnaire.id,
+        patient_name=" ".join(str(name).split()) or None,
+        expires_at=utcnow() + lifetime(),
+        visit_id=visit_id,
+    )
 
 
 def open_draft(draft: Draft) -> None:

@@ -2,6 +2,7 @@
 
 from ..fhir import views as fhir_views  # noqa: F401 - the FHIR downloads, on bp too
 from . import (  # noqa: F401 - each adds its pages to bp
+    api_keys,
     audit_log,
     course,
     deliveries,
@@ -14,6 +15,7 @@ from . import (  # noqa: F401 - each adds its pages to bp
     translations,
     twofactor,
     users,
+    visits,
 )
 from .blueprint import bp
 from .settings import clinic_settings  # noqa: F401 - the clinic's details, on bp too
