@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from screening import create_app, rules, versions
+from screening import clock, create_app, rules, versions
 from screening.intake import drafts
 from screening.questionnaire import QuestionnaireError, load, loads
 
@@ -468,8 +468,9 @@ def test_a_draft_started_for_a_known_patient_runs_fr1_and_reaches_the_clinician(
             earlier={"cancer_history": "yes", "cancer_back_pain_checked": "yes", "age": 66},
         )
     patient = Patient(app.test_client())
-    with patient.client.session_transaction() as session:
+    with patient.client.session_transaction() as session:  # as drafts.open_draft does
         session[drafts.SESSION_KEY] = draft.token
+        session[drafts.ACTIVE_KEY] = clock.now().isoformat()
     start = patient.get("/")
     assert "Before your next acupuncture session" in start.text
     reference = send(patient)

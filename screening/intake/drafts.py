@@ -154,7 +154,8 @@ def discard_draft() -> None:
             draft = s.get(Draft, token, with_for_update=True)
             if draft is not None and draft.submission_id is None and draft.visit_id is not None:
                 draft.answers = {k: v for k, v in draft.answers.items() if k in IDENTITY_ANSWERS}
-                session[SESSION_KEY] = token
+                session[SESSION_KEY] = token  # the patient's own choice, on their own link
+                mark_active()
             elif draft is not None and draft.submission_id is None:
                 s.delete(draft)
 
@@ -363,7 +364,9 @@ def new_draft(
 
 
 def open_draft(draft: Draft) -> None:
-    """Make a draft this browser's: its pages now show that draft's questionnaire."""
+    """Make a draft this browser's: its pages now show that draft's questionnaire (the
+    patient's own action, such as confirming their date of birth: not an idle form)."""
     session.pop(DONE_KEY, None)
     session[SESSION_KEY] = draft.token
     session.permanent = True
+    mark_active()

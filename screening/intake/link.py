@@ -179,8 +179,7 @@ def _check(given: dt.date, now: dt.datetime, form: DateForm, values: dict[str, s
     session[IDENTIFIED_KEY] = link.id
     if draft is None:
         return redirect(url_for("link.sent"))
-    session[drafts.SESSION_KEY] = draft.token
-    session.pop(drafts.DONE_KEY, None)
+    drafts.open_draft(draft)
     return _resume(draft)
 
 
