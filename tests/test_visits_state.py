@@ -72,3 +72,46 @@ def test_load_states_for_many_visits(app):
         # A draft that has expired no longer counts: the link was opened.
         later = NOW + dt.timedelta(days=2)
         assert load_states(db.session(), db.session().query(Visit).all(), now=later)[ids[2]] == "opened"
+
+
+def test_an_aftercare_check_does_not_change_the_screening_state(app):
+    """The day-after check belongs to the visit too, but the screening state is the visit's
+    own questionnaire's: an urgent aftercare answer does not turn "ready" into "urgent"."""
+    with app.app_context():
+        with db.get_db().transaction() as s:
+            patient = Patient(
+                given_name="Ann", family_name="Lee", birth_date=dt.date(1980, 5, 6), search_name="ann lee"
+            )
+            visit = Visit(patient=patient, starts_at=NOW, kind="first", questionnaire_id="q")
+            s.add(visit)
+            s.add(QuestionnaireVersion(version="v1", questionnaire_id="q", definition={}))
+            s.add(QuestionnaireVersion(version="v2", questionnaire_id="aftercare", definition={}))
+            s.flush()
+            s.add(_link(visit_id=visit.id, nonce_hash="s", opened_at=NOW))
+            s.add(_link(visit_id=visit.id, nonce_hash="a", purpose="aftercare"))
+            common = {"answers": {}, "derived": {}, "flags": [], "visit_id": visit.id}
+            s.add(
+                Submission(
+                    draft_token="t1", questionnaire_id="q", version="v1", outcome="suitable", outcome_rank=3, **common
+                )
+            )
+            s.flush()
+            s.add(
+                Submission(
+                    draft_token="t2",
+                    questionnaire_id="aftercare",
+                    version="v2",
+                    outcome="urgent",
+                    outcome_rank=0,
+                    created_at=NOW + dt.timedelta(days=1),
+                    **common,
+                )
+            )
+            s.add(
+                Draft(
+                    answers={}, questionnaire_id="aftercare", expires_at=NOW + dt.timedelta(days=3), visit_id=visit.id
+                )
+            )
+            visit_id = visit.id
+        states = load_states(db.session(), db.session().query(Visit).all(), now=NOW + dt.timedelta(days=1))
+        assert states[visit_id] == "ready"

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, load_only
 
 from .. import clock
@@ -63,18 +63,23 @@ class VisitRows:
 
 
 def load_rows(s: Session, visit_ids: Iterable[int], now: dt.datetime | None = None) -> dict[int, VisitRows]:
-    """The links, the live draft and the latest submission of each visit, by visit id."""
+    """The screening links, the live draft and the latest submission of each visit's own
+    questionnaire (not an aftercare check sent after it), by visit id."""
     ids = sorted(set(visit_ids))
     if not ids:
         return {}
     now = now or clock.now()
     links: dict[int, list[VisitLink]] = {i: [] for i in ids}
-    for link in s.scalars(select(VisitLink).where(VisitLink.visit_id.in_(ids)).order_by(VisitLink.id)):
+    for link in s.scalars(
+        select(VisitLink).where(VisitLink.visit_id.in_(ids), VisitLink.purpose == "screening").order_by(VisitLink.id)
+    ):
         links[link.visit_id].append(link)
     drafts: dict[int, Draft] = {}
     # Only the columns a state needs: not the answers (Today lists hundreds of visits).
     live = select(Draft).options(load_only(Draft.token, Draft.visit_id, Draft.updated_at, Draft.submission_id))
-    live = live.where(Draft.visit_id.in_(ids), Draft.expires_at > now).order_by(Draft.updated_at)
+    live = live.join(Visit, Visit.id == Draft.visit_id).where(Draft.visit_id.in_(ids), Draft.expires_at > now)
+    live = live.where(or_(Draft.questionnaire_id.is_(None), Draft.questionnaire_id == Visit.questionnaire_id))
+    live = live.order_by(Draft.updated_at)
     for draft in s.scalars(live):
         assert draft.visit_id is not None
         drafts[draft.visit_id] = draft  # the most recently changed wins
@@ -83,7 +88,8 @@ def load_rows(s: Session, visit_ids: Iterable[int], now: dt.datetime | None = No
     sent = (
         select(Submission)
         .options(load_only(*columns, Submission.created_at))
-        .where(Submission.visit_id.in_(ids))
+        .join(Visit, Visit.id == Submission.visit_id)
+        .where(Submission.visit_id.in_(ids), Submission.questionnaire_id == Visit.questionnaire_id)
         .order_by(Submission.created_at, Submission.id)
     )
     for submission in s.scalars(sent):
