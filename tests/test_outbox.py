@@ -325,8 +325,8 @@ def test_smtp_down_for_an_hour_shows_the_failure_then_delivers_once(tmp_path, sm
             page = admin.get("/review/alerts?show=failed").text
             assert reference in page and "Failed, will retry" in page
             for browser in (admin, clinician):
-                queue = browser.get("/review/").text
-                assert "urgent alert has not been delivered" in queue, minute
+                for landing in ("/review/", "/review/today"):  # the queue and Today
+                    assert "urgent alert has not been delivered" in browser.get(landing).text, (minute, landing)
     assert seen_attempts == [1, 2, 3, 4]  # at once, after 5 s, 5 min and 30 min
     assert smtp.messages == []
     assert len(audited(app, "alert_failed")) == 4
@@ -336,6 +336,7 @@ def test_smtp_down_for_an_hour_shows_the_failure_then_delivers_once(tmp_path, sm
         assert one_pass(app).sent == 1
         assert one_pass(app).sent == 0
         assert "urgent alert has not been delivered" not in clinician.get("/review/").text
+        assert "urgent alert has not been delivered" not in clinician.get("/review/today").text
     assert len(smtp.to(RECIPIENTS[0])) == 1 and len(smtp.messages) == 1
 
 
