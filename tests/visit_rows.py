@@ -96,13 +96,17 @@ def add_check(
     visit_id: int | None,
     outcome: str = "suitable",
     *,
-    questionnaire_id: str = "acupuncture-low-back-pain",
+    questionnaire_id: str | None = None,  # None: the visit's own (its screening)
     pain: int | None = None,
     created_at: dt.datetime | None = None,
     state: str = "new",
     name: str = "Maria Smith",
 ) -> str:
     """A submitted check for a visit; returns its reference."""
+    if questionnaire_id is None:
+        with app.app_context():
+            visit = db.session().get(Visit, visit_id) if visit_id is not None else None
+            questionnaire_id = visit.questionnaire_id if visit is not None else "acupuncture-low-back-pain"
     row = {
         "reference": new_reference(),
         "draft_token": new_token(),
