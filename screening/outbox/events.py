@@ -22,7 +22,7 @@ from ..models import Base, OutboxMessage, Submission
 from . import content
 
 CHANNELS = ("email", "webhook", "sms")
-EVENTS = ("submission.urgent", "submission.created", "alert.unreviewed")
+EVENTS = ("submission.urgent", "submission.created", "alert.unreviewed", "visit.reminder", "visit.aftercare")
 # How far back the relay looks for urgent submissions to escalate.
 ESCALATION_WINDOW = dt.timedelta(days=7)
 
