@@ -246,8 +246,9 @@ def prepare(m: OutboxMessage, actor: str) -> Outgoing | str:
         if not to:
             return "the patient has no " + ("email address" if m.channel == "email" else "phone number") + " now"
         expires = _expiry(purpose, visit, here.zone, now)
-        keep = purpose == "screening"  # the invitation's link, which the patient may be using, still works
-        issued = links.issue(s, visit, signing_keys(), now, expires, purpose, keep_others=keep)
+        # Earlier links still work: the invitation's, which the patient may be using, and
+        # this check's by the other channel (an email and a text each have their own).
+        issued = links.issue(s, visit, signing_keys(), now, expires, purpose, keep_others=True)
         audit.record(
             s, "link_issued", detail={"visit": visit.id, "how": f"{m.event} ({kind})", "purpose": purpose}, actor=actor
         )
