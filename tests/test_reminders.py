@@ -222,6 +222,7 @@ def test_an_aftercare_check_answered_short_of_breath_alerts_the_clinic_and_says_
     for address in RECIPIENTS:
         [alert] = smtp.to(address)
         assert check.reference in alert.get_content()
+        assert "an aftercare check submission was marked urgent at 12:00 on Sat 05 Dec 2026" in alert.get_content()
     # The visit's screening state is its own questionnaire's: an aftercare check does not change it.
     from screening.visits import state
 

@@ -119,7 +119,8 @@ def queue_event(
     if not emails and not hooks:
         return 0
     at = submission.created_at or clock.now()
-    facts = content.facts_payload(event, submission.reference, url, at, submission.outcome)
+    form = "aftercare check" if submission.questionnaire_id == "aftercare" else None
+    facts = content.facts_payload(event, submission.reference, url, at, submission.outcome, form)
     event_id = new_event_id()
     key, reference = str(submission.id), submission.reference
     rows = [message_row(event, key, "email", address, facts, event_id, reference, urgent) for address in emails]
