@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from .. import audit, clinic, clock, db, versions
 from ..models import OutboxMessage, Submission, Visit
@@ -154,6 +154,7 @@ def queue_due(s: Session, now: dt.datetime | None = None) -> int:
     visits = list(
         s.scalars(
             select(Visit)
+            .options(selectinload(Visit.patient))
             .where(Visit.status == "booked", Visit.starts_at > now - behind, Visit.starts_at < now + ahead)
             .order_by(Visit.starts_at, Visit.id)
         )
