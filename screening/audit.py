@@ -63,6 +63,8 @@ ACTIONS = {
     "webhook_disabled": "Disabled a webhook (it answered 410 Gone)",
     "webhook_enabled": "Enabled a webhook again",
     "view_deliveries": "Viewed the alert deliveries",
+    # Patient reminders and the aftercare check (screening/outbox/schedule.py).
+    "message_dropped": "Dropped a patient reminder no longer needed (screening sent, visit cancelled or past)",
     # The clinician's day and a patient's course (they show names and outcomes).
     "view_today": "Viewed the day's visits",
     "view_patient": "Viewed a patient's course",

@@ -140,6 +140,20 @@ class Defaults:
     OUTBOX_BATCH_SIZE = 20
     OUTBOX_INTERVAL_SECONDS = 5.0
 
+    # --- Patient reminders and the aftercare check (screening/outbox/schedule.py) ---
+    # Which channels reach patients: "email" (needs SMTP_HOST and ALERT_FROM, and the
+    # patient's email) and "sms" (a webhook with "sms": true whose "events" list
+    # "visit.reminder" / "visit.aftercare", and the patient's phone). () turns them off.
+    PATIENT_CHANNELS: tuple[str, ...] = ("email", "sms")
+    # A reminder this many hours before a visit whose screening is not sent, and a last
+    # one at REMINDER_MORNING_HOUR (clinic time) on the day of the visit.
+    REMINDER_HOURS_BEFORE = 48
+    REMINDER_MORNING_HOUR = 8
+    # The aftercare check: the day after a visit at this hour (clinic time), and again
+    # AFTERCARE_RECHECK_DAYS after the visit when the patient was still sore.
+    AFTERCARE_HOUR = 10
+    AFTERCARE_RECHECK_DAYS = 2
+
 
 def finalize(app: Flask) -> None:
     """Work out the settings that follow from others, once every source has been read."""

@@ -114,7 +114,9 @@ def test_each_visit_shows_its_screening_and_review_state(app, clinician):
         check = setup.pop("check", None)
         vid = add_visit(app, pid, local(*day, 8 + hour, 0), kind="later" if hour % 2 else "first", **setup)
         if check:
-            add_check(app, vid, check[0], state=check[1], name=f"{name} Patient")
+            # A later visit's screening is the follow-up check (its own questionnaire).
+            questionnaire = "follow-up" if hour % 2 else "acupuncture-low-back-pain"
+            add_check(app, vid, check[0], state=check[1], name=f"{name} Patient", questionnaire_id=questionnaire)
         states[name] = check
     page = clinician.get("/review/today?day=2026-04-14").text
     table = page.split('<table class="today-table">')[1]

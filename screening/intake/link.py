@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -78,10 +78,19 @@ def _session_link(s: Session, lock: bool = False) -> VisitLink | None:
     return link
 
 
-def _visit_submission(s: Session, visit_id: int) -> Submission | None:
-    """The visit's submission, if it was sent."""
-    query = select(Submission).where(Submission.visit_id == visit_id).order_by(Submission.id).limit(1)
-    return s.scalars(query).first()
+AFTERCARE = "aftercare"  # the aftercare check's questionnaire (CLINICAL.md): an "aftercare" link's
+
+
+def _visit_submission(s: Session, link: VisitLink) -> Submission | None:
+    """The answers this link asks for, if they were sent: the visit's screening for a
+    screening link; for an aftercare link, the aftercare check sent since it was issued
+    (a second check two days after the visit has a link of its own)."""
+    query = select(Submission).where(Submission.visit_id == link.visit_id)
+    if link.purpose == AFTERCARE:
+        query = query.where(Submission.questionnaire_id == AFTERCARE, Submission.created_at >= link.created_at)
+    else:
+        query = query.where(Submission.questionnaire_id != AFTERCARE)
+    return s.scalars(query.order_by(Submission.id).limit(1)).first()
 
 
 @bp.get("/i")
@@ -124,7 +133,7 @@ def identify() -> Any:
         return _not_found()
     if link.expires_at <= now:
         return render_template("intake/link_expired.html"), 410
-    if _visit_submission(db.session(), link.visit_id) is not None and session.get(IDENTIFIED_KEY) == link.id:
+    if _visit_submission(db.session(), link) is not None and session.get(IDENTIFIED_KEY) == link.id:
         return redirect(url_for("link.sent"))
     form = DateForm()
     values = {part: request.form.get(f"dob-{part}", "")[:20] for part in memorable_date.PARTS}
@@ -215,14 +224,24 @@ def _visit_draft(s: Session, visit: Visit, link: VisitLink) -> Draft | None:
     visit's answers were already sent. The visit row is locked first, so two devices
     confirming at the same moment share one draft."""
     s.get(Visit, visit.id, with_for_update=True)
-    if _visit_submission(s, visit.id) is not None:
+    if _visit_submission(s, link) is not None:
         return None
     query = select(Draft).where(Draft.visit_id == visit.id, Draft.expires_at > clock.now()).order_by(Draft.created_at)
+    if link.purpose == AFTERCARE:
+        query = query.where(Draft.questionnaire_id == AFTERCARE, Draft.created_at >= link.created_at)
+    else:
+        query = query.where(or_(Draft.questionnaire_id.is_(None), Draft.questionnaire_id != AFTERCARE))
     draft = s.scalars(query.limit(1)).first()
     if draft is not None:
         if draft.submission_id is not None:
             return None
         draft.expires_at = max(draft.expires_at, link.expires_at)
+        return draft
+    if link.purpose == AFTERCARE:
+        draft = drafts.new_draft(AFTERCARE, identity_answers(visit), None, visit.id, _last_check(s, visit, link))
+        draft.expires_at = link.expires_at
+        s.add(draft)
+        s.flush()
         return draft
     try:
         draft = drafts.new_draft(
@@ -237,6 +256,19 @@ def _visit_draft(s: Session, visit: Visit, link: VisitLink) -> Draft | None:
     s.add(draft)
     s.flush()
     return draft
+
+
+def _last_check(s: Session, visit: Visit, link: VisitLink) -> dict[str, Any] | None:
+    """For a second aftercare check: the answers to the visit's last one before this link
+    (in scope as `last_check.<id>`, for the "still sore" rule)."""
+    query = select(Submission).where(
+        Submission.visit_id == visit.id,
+        Submission.questionnaire_id == AFTERCARE,
+        Submission.created_at < link.created_at,
+        Submission.erased_at.is_(None),
+    )
+    last = s.scalars(query.order_by(Submission.created_at.desc(), Submission.id.desc()).limit(1)).first()
+    return drafts.earlier_answers(last) if last is not None else None
 
 
 def _first_visit_answers(s: Session, visit: Visit) -> dict[str, Any] | None:
@@ -277,7 +309,7 @@ def visit_was_sent() -> bool:
     return (
         link is not None
         and session.get(IDENTIFIED_KEY) == link.id
-        and _visit_submission(db.session(), link.visit_id) is not None
+        and _visit_submission(db.session(), link) is not None
     )
 
 
@@ -287,7 +319,7 @@ def sent() -> Any:
     link = _session_link(db.session())
     if link is None or session.get(IDENTIFIED_KEY) != link.id:
         return _not_found()
-    submission = _visit_submission(db.session(), link.visit_id)
+    submission = _visit_submission(db.session(), link)
     if submission is None:
         return redirect(url_for("link.identify"))
     return render_template("intake/link_sent.html", clinic=clinic.current(), sent_at=submission.created_at)

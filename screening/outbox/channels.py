@@ -48,8 +48,10 @@ def smtp_password(config: dict[str, Any]) -> str | None:
         raise SendFailed(f"cannot read SMTP_PASSWORD_FILE: {exc.strerror}") from None
 
 
-def send_email(message: OutboxMessage, payload: dict[str, Any], config: dict[str, Any]) -> None:
-    """Hand one email ({"subject", "text"}) to the SMTP server; accepted (250) or SendFailed."""
+def send_email(message: OutboxMessage, payload: dict[str, Any], config: dict[str, Any], to: str | None = None) -> None:
+    """Hand one email ({"subject", "text"}) to the SMTP server; accepted (250) or SendFailed.
+    `to`: the address when it is not the message's target (a patient's, read at send time)."""
+    to = to or message.target
     host = config.get("SMTP_HOST")
     sender = config.get("ALERT_FROM")
     if not host or not sender:
@@ -57,7 +59,7 @@ def send_email(message: OutboxMessage, payload: dict[str, Any], config: dict[str
     mail = EmailMessage()
     mail["Subject"] = payload["subject"]
     mail["From"] = sender
-    mail["To"] = message.target
+    mail["To"] = to
     mail["Message-ID"] = make_msgid(idstring=message.event_id, domain=sender.rpartition("@")[2] or None)
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(payload["text"])
@@ -70,7 +72,7 @@ def send_email(message: OutboxMessage, payload: dict[str, Any], config: dict[str
                 smtp.starttls(context=ssl.create_default_context())
             if config.get("SMTP_USERNAME"):
                 smtp.login(config["SMTP_USERNAME"], smtp_password(config) or "")
-            refused = smtp.send_message(mail, from_addr=sender, to_addrs=[message.target])
+            refused = smtp.send_message(mail, from_addr=sender, to_addrs=[to])
             if refused:
                 raise SendFailed(f"the server refused the recipient: {refused}")
     except (OSError, smtplib.SMTPException) as exc:

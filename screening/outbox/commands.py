@@ -39,10 +39,11 @@ def run_command(interval: float | None) -> None:
 @outbox_group.command("send-due")
 @with_appcontext
 def send_due_command() -> None:
-    """One pass: queue escalations, send every due message, then stop (for cron)."""
+    """One pass: queue escalations, reminders and aftercare checks, send every due message, then stop (for cron)."""
     result = relay.run_pass()
     click.echo(
-        f"Sent {result.sent}, failed {result.failed} (will retry), dead {result.dead}, escalated {result.escalated}."
+        f"Sent {result.sent}, failed {result.failed} (will retry), dead {result.dead}, escalated {result.escalated}"
+        f", dropped {result.dropped}, reminders and aftercare checks queued {result.scheduled}."
     )
 
 

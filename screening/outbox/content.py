@@ -33,6 +33,7 @@ class Facts:
     at: dt.datetime  # aware UTC
     local_at: dt.datetime  # the same time on the clinic's clock
     outcome: str | None = None  # webhooks only: urgent | review | clear ...
+    form: str = "pre-session screening"  # or "aftercare check": never the clinical title
 
     @property
     def headline(self) -> str:
@@ -44,11 +45,17 @@ class Facts:
 
 
 def facts_payload(
-    event: str, reference: str | None, url: str | None, at: dt.datetime, outcome: str | None = None
+    event: str,
+    reference: str | None,
+    url: str | None,
+    at: dt.datetime,
+    outcome: str | None = None,
+    form: str | None = None,
 ) -> dict[str, Any]:
-    """What the outbox stores for a message worded at send time: these facts and no more."""
+    """What the outbox stores for a message worded at send time: these facts and no more
+    (`form`: "aftercare check" for the day-after check; else a pre-session screening)."""
     facts = {"event": event, "reference": reference, "url": url, "at": at.astimezone(dt.UTC).isoformat()}
-    return {"facts": facts | ({"outcome": outcome} if outcome else {})}
+    return {"facts": facts | ({"outcome": outcome} if outcome else {}) | ({"form": form} if form else {})}
 
 
 def from_payload(payload: dict[str, Any], clinic: str, zone: tzinfo) -> Facts:
@@ -63,6 +70,7 @@ def from_payload(payload: dict[str, Any], clinic: str, zone: tzinfo) -> Facts:
         at=at,
         local_at=at.astimezone(zone),
         outcome=stored.get("outcome"),
+        form=stored.get("form") or "pre-session screening",
     )
 
 
@@ -118,7 +126,12 @@ def webhook(facts: Facts, *, sms: bool = False) -> dict[str, Any]:
 def _sentence(facts: Facts) -> str:
     """What happened, in one sentence."""
     if facts.event == "submission.urgent":
-        return f"a pre-session screening submission was marked urgent at {facts.when()}."
+        return f"{_a(facts.form)} {facts.form} submission was marked urgent at {facts.when()}."
     if facts.event == "alert.unreviewed":
-        return f"an urgent pre-session screening submission from {facts.when()} has not been reviewed yet."
+        return f"an urgent {facts.form} submission from {facts.when()} has not been reviewed yet."
     return f"{facts.headline.lower()} at {facts.when()}."
+
+
+def _a(words: str) -> str:
+    """The article before `words`."""
+    return "an" if words[:1].lower() in "aeiou" else "a"

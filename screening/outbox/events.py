@@ -22,7 +22,7 @@ from ..models import Base, OutboxMessage, Submission
 from . import content
 
 CHANNELS = ("email", "webhook", "sms")
-EVENTS = ("submission.urgent", "submission.created", "alert.unreviewed")
+EVENTS = ("submission.urgent", "submission.created", "alert.unreviewed", "visit.reminder", "visit.aftercare")
 # How far back the relay looks for urgent submissions to escalate.
 ESCALATION_WINDOW = dt.timedelta(days=7)
 
@@ -119,7 +119,8 @@ def queue_event(
     if not emails and not hooks:
         return 0
     at = submission.created_at or clock.now()
-    facts = content.facts_payload(event, submission.reference, url, at, submission.outcome)
+    form = "aftercare check" if submission.questionnaire_id == "aftercare" else None
+    facts = content.facts_payload(event, submission.reference, url, at, submission.outcome, form)
     event_id = new_event_id()
     key, reference = str(submission.id), submission.reference
     rows = [message_row(event, key, "email", address, facts, event_id, reference, urgent) for address in emails]

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import audit, clinic, clock, db
 from ..models import OutboxDisabledTarget, OutboxMessage
-from . import channels, content, events
+from . import channels, content, events, schedule
 
 log = logging.getLogger(__name__)
 ACTOR = "outbox relay"
@@ -38,7 +38,9 @@ class PassResult:
     """What one pass did."""
 
     escalated: int = 0
+    scheduled: int = 0  # reminders and aftercare checks queued
     sent: int = 0
+    dropped: int = 0  # reminders no longer wanted (the screening was sent meanwhile)
     failed: int = 0
     dead: int = 0
     claimed: list[int] = field(default_factory=list)
@@ -131,21 +133,43 @@ def deliver(message: OutboxMessage, clients: Clients) -> str:
         values = {"status": "dead", "locked_until": None, "last_error": error}
         _finish(message, values, "alert_dead", {"error": error})
         return "dead"
+    minted: int | None = None
     try:
         here = clinic.current()
-        payload = content.worded(message.channel, message.payload, here.name, here.zone)
+        to = None
+        if schedule.is_patient_message(message):
+            # A reminder or aftercare check: still wanted? Its link is minted only now.
+            outgoing = schedule.prepare(message, ACTOR)
+            if isinstance(outgoing, str):
+                values = {"status": "dropped", "locked_until": None, "last_error": f"not sent: {outgoing}"}
+                _finish(message, values, "message_dropped", {"why": outgoing})
+                return "dropped"
+            payload, to, minted = outgoing.payload, outgoing.to, outgoing.link_id
+        else:
+            payload = content.worded(message.channel, message.payload, here.name, here.zone)
         if message.channel == "email":
-            channels.send_email(message, payload, config)
+            channels.send_email(message, payload, config, to=to)
         else:
             channels.send_webhook(message, payload, config, clients.get())
     except channels.SendFailed as exc:
+        _unmint(minted)
         return _failed(message, str(exc), exc)
     except Exception as exc:  # a bug or a library surprise must not stop the relay
         log.exception("outbox message %s", message.id)
+        _unmint(minted)
         return _failed(message, f"{type(exc).__name__}: {exc}"[:400], None)
     now = clock.now()
     _finish(message, {"status": "sent", "sent_at": now, "locked_until": None, "last_error": None}, "alert_sent", {})
     return "sent"
+
+
+def _unmint(link_id: int | None) -> None:
+    """A patient message that did not go: stop the link minted for it."""
+    if link_id is not None:
+        try:
+            schedule.revoke_link(link_id)
+        except Exception:
+            log.exception("could not revoke link %s", link_id)
 
 
 def _failed(message: OutboxMessage, error: str, exc: channels.SendFailed | None) -> str:
@@ -229,7 +253,7 @@ def escalate() -> int:
 
 def run_pass(limit: int | None = None, clients: Clients | None = None) -> PassResult:
     """One pass: escalations, then every due message (in batches) until none is left."""
-    result = PassResult(escalated=escalate())
+    result = PassResult(escalated=escalate(), scheduled=schedule.queue())
     limit = limit or current_app.config["OUTBOX_BATCH_SIZE"]
     own = clients is None
     clients = clients or Clients()
@@ -263,13 +287,15 @@ def run_forever(app: Flask, interval: float, stopping: threading.Event | None = 
         try:
             with app.app_context():
                 result = run_pass(clients=clients)
-            if result.claimed or result.escalated:
+            if result.claimed or result.escalated or result.scheduled:
                 log.info(
-                    "outbox: %s sent, %s failed, %s dead, %s escalated",
+                    "outbox: %s sent, %s failed, %s dead, %s dropped, %s escalated, %s reminders queued",
                     result.sent,
                     result.failed,
                     result.dead,
+                    result.dropped,
                     result.escalated,
+                    result.scheduled,
                 )
         except Exception:
             log.exception("outbox relay pass failed; trying again in %s s", interval)

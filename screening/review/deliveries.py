@@ -25,6 +25,7 @@ STATUSES = {
     "sent": "Sent",
     "failed": "Failed, will retry",
     "dead": "Gave up",
+    "dropped": "Not needed any more (a reminder after the screening was sent)",
 }
 
 

@@ -86,11 +86,13 @@ def issue(
     now: dt.datetime,
     expires_at: dt.datetime,
     purpose: str = "screening",
+    keep_others: bool = False,
 ) -> Issued:
-    """A new link to the visit; any earlier live link of the same purpose stops working."""
+    """A new link to the visit; any earlier live link of the same purpose stops working
+    (unless `keep_others`: a reminder's link, beside the one the patient may be using)."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown link purpose {purpose!r}")
-    for old in live_links(s, visit.id, purpose):
+    for old in [] if keep_others else live_links(s, visit.id, purpose):
         old.revoked_at = now
     nonce = secrets.token_urlsafe(16)
     link = VisitLink(
