@@ -90,6 +90,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = markdown_lite
     app.jinja_env.filters["bodymap_label"] = lambda code: bodymap.LABELS.get(code, code)
     app.jinja_env.globals["bodymap_regions"] = lambda: bodymap.REGIONS
+    app.jinja_env.globals["bodymap_back_of_lower_legs"] = lambda: bodymap.BACK_OF_LOWER_LEGS
     # Every date and time a person reads is the clinic's wall-clock time.
     app.jinja_env.filters["local"] = clinic.local
     # Every page (error pages too) can show the clinic's name and help line.

@@ -64,7 +64,10 @@ def patient_pages(browser, base: str, out: Path, size: dict, label: str, urgent:
             answers["saddle_numbness"] = "yes"
         for qid, value in answers.items():
             kind = DEFN.questions[qid].type
-            if kind in ("multi_choice", "body_map"):
+            if kind == "body_map":  # tap the picture (the list is behind a disclosure)
+                for item in value:
+                    page.locator(f'figure[data-body-map] .region[data-region="{item}"]').first.click()
+            elif kind == "multi_choice":
                 for item in value:
                     page.check(f'input[name="{qid}"][value="{item}"]')
             elif kind == "consent":

@@ -30,28 +30,54 @@ def _ellipse(cx: float, cy: float, rx: float, ry: float) -> tuple[tuple[str, flo
     return (("cx", cx), ("cy", cy), ("rx", rx), ("ry", ry))
 
 
+# The drawing's coordinate space: the front view on the left half, the back view on the
+# right half. Every area is at least 28 units each way, so that it is a target of at
+# least 24 x 24 CSS pixels (WCAG 2.2, 2.5.8) wherever the picture is drawn 310 or more
+# pixels wide (on a 390-pixel phone it is about 340); no two areas overlap.
+VIEWBOX = (0, 0, 360, 460)
+MIN_SIZE = 28
+
 REGIONS: tuple[Region, ...] = (
     # Head to feet, the order the list and the keyboard follow.
-    Region("neck", "Neck", "back", "rect", _rect(293, 50, 24, 14, 4)),
-    Region("right_shoulder", "Right shoulder", "front", "ellipse", _ellipse(60, 70, 15, 11)),
-    Region("left_shoulder", "Left shoulder", "front", "ellipse", _ellipse(130, 70, 15, 11)),
-    Region("upper_back", "Upper back", "back", "rect", _rect(274, 66, 62, 48, 6)),
-    Region("right_arm", "Right arm", "front", "rect", _rect(36, 84, 18, 104, 9)),
-    Region("left_arm", "Left arm", "front", "rect", _rect(136, 84, 18, 104, 9)),
-    Region("lower_back", "Lower back", "back", "rect", _rect(274, 116, 62, 44, 6)),
-    Region("right_hip", "Right hip", "front", "rect", _rect(64, 162, 30, 28, 8)),
-    Region("left_hip", "Left hip", "front", "rect", _rect(96, 162, 30, 28, 8)),
-    Region("buttocks", "Buttocks", "back", "rect", _rect(274, 162, 62, 28, 10)),
-    Region("right_thigh_front", "Front of right thigh", "front", "rect", _rect(65, 192, 28, 72)),
-    Region("left_thigh_front", "Front of left thigh", "front", "rect", _rect(97, 192, 28, 72)),
-    Region("right_thigh_back", "Back of right thigh", "back", "rect", _rect(307, 192, 28, 72)),
-    Region("left_thigh_back", "Back of left thigh", "back", "rect", _rect(275, 192, 28, 72)),
-    Region("right_knee", "Right knee", "front", "ellipse", _ellipse(79, 276, 14, 11)),
-    Region("left_knee", "Left knee", "front", "ellipse", _ellipse(111, 276, 14, 11)),
-    Region("right_lower_leg", "Right lower leg", "front", "rect", _rect(67, 289, 24, 78)),
-    Region("left_lower_leg", "Left lower leg", "front", "rect", _rect(99, 289, 24, 78)),
-    Region("right_foot", "Right foot", "front", "ellipse", _ellipse(75, 380, 16, 9)),
-    Region("left_foot", "Left foot", "front", "ellipse", _ellipse(115, 380, 16, 9)),
+    Region("neck", "Neck", "back", "rect", _rect(255, 40, 30, 30, 6)),
+    Region("right_shoulder", "Right shoulder", "front", "ellipse", _ellipse(50, 74, 18, 15)),
+    Region("left_shoulder", "Left shoulder", "front", "ellipse", _ellipse(130, 74, 18, 15)),
+    Region("upper_back", "Upper back", "back", "rect", _rect(238, 72, 64, 56, 6)),
+    Region("right_arm", "Right arm", "front", "rect", _rect(20, 92, 30, 112, 12)),
+    Region("left_arm", "Left arm", "front", "rect", _rect(130, 92, 30, 112, 12)),
+    Region("lower_back", "Lower back", "back", "rect", _rect(238, 130, 64, 40, 6)),
+    Region("right_hip", "Right hip", "front", "rect", _rect(58, 172, 31, 34, 8)),
+    Region("left_hip", "Left hip", "front", "rect", _rect(91, 172, 31, 34, 8)),
+    Region("buttocks", "Buttocks", "back", "rect", _rect(238, 172, 64, 34, 10)),
+    Region("right_thigh_front", "Front of right thigh", "front", "rect", _rect(59, 208, 30, 78)),
+    Region("left_thigh_front", "Front of left thigh", "front", "rect", _rect(91, 208, 30, 78)),
+    Region("right_thigh_back", "Back of right thigh", "back", "rect", _rect(271, 208, 30, 78)),
+    Region("left_thigh_back", "Back of left thigh", "back", "rect", _rect(239, 208, 30, 78)),
+    Region("right_knee", "Right knee", "front", "ellipse", _ellipse(74, 303, 16, 15)),
+    Region("left_knee", "Left knee", "front", "ellipse", _ellipse(106, 303, 16, 15)),
+    Region("right_lower_leg", "Right lower leg", "front", "rect", _rect(59, 320, 30, 78)),
+    Region("left_lower_leg", "Left lower leg", "front", "rect", _rect(91, 320, 30, 78)),
+    Region("right_foot", "Right foot", "front", "ellipse", _ellipse(70, 415, 18, 15)),
+    Region("left_foot", "Left foot", "front", "ellipse", _ellipse(110, 415, 18, 15)),
 )
 REGION_CODES = tuple(r.code for r in REGIONS)
 LABELS = {r.code: r.label for r in REGIONS}
+
+# The calves and heels seen from behind: the same regions as the front view's lower legs
+# and feet (a second shape that ticks the same answer), so that a patient can mark them on
+# either view. Only the patient's map draws them; the clinician's picture shows each
+# region once.
+BACK_OF_LOWER_LEGS: tuple[Region, ...] = (
+    Region("left_lower_leg", "Back of left lower leg (calf)", "back", "rect", _rect(239, 292, 30, 106)),
+    Region("right_lower_leg", "Back of right lower leg (calf)", "back", "rect", _rect(271, 292, 30, 106)),
+    Region("left_foot", "Left foot, from behind (heel)", "back", "ellipse", _ellipse(250, 415, 18, 15)),
+    Region("right_foot", "Right foot, from behind (heel)", "back", "ellipse", _ellipse(290, 415, 18, 15)),
+)
+
+
+def box(region: Region) -> tuple[float, float, float, float]:
+    """The region's bounding box in the drawing's units: x, y, width, height."""
+    a = dict(region.attrs)
+    if region.shape == "ellipse":
+        return (a["cx"] - a["rx"], a["cy"] - a["ry"], 2 * a["rx"], 2 * a["ry"])
+    return (a["x"], a["y"], a["width"], a["height"])

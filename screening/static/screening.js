@@ -77,12 +77,17 @@
   }
 
   // 3. The pain body map: each region of the picture toggles its checkbox (by click,
-  //    tap, or Space/Enter when focused); the checkbox list stays as the labels. The
-  //    picture is one tab stop; the arrow keys move between its regions.
+  //    tap, or Space/Enter when focused). The picture is one tab stop; the arrow keys
+  //    move between its regions. The checkbox list (the control without this script)
+  //    waits behind a disclosure, one more tab stop instead of one per area, for anyone
+  //    who would rather tick words than tap a picture; a line under the picture says
+  //    what is marked.
   function bodyMap(figure) {
     var name = figure.getAttribute("data-body-map");
     var form = figure.closest("form");
     var svg = figure.querySelector("svg");
+    var caption = figure.querySelector("[data-body-map-marked]");
+    var boxes = Array.prototype.slice.call(form.querySelectorAll('input[name="' + name + '"]'));
     svg.setAttribute("role", "group");
     svg.setAttribute("aria-label", "Body map: choose the areas where you have pain");
     svg.removeAttribute("aria-labelledby");
@@ -91,7 +96,6 @@
       var box = form.querySelector('input[name="' + name + '"][value="' + region.getAttribute("data-region") + '"]');
       if (!box) { return; }
       var label = region.querySelector("title").textContent;
-      region.setAttribute("tabindex", "0");
       region.setAttribute("role", "checkbox");
       region.setAttribute("aria-label", label);
       function show() {
@@ -110,6 +114,7 @@
       show();
       regions.push(region);
     });
+    if (!regions.length) { return; }
     // One tab stop for the whole map (a roving tabindex): Tab enters at the last region
     // used, the arrow keys (and Home, End) move between regions.
     regions.forEach(function (region, i) {
@@ -124,6 +129,44 @@
         if (event.key === "Home") { next = regions[0]; }
         if (event.key === "End") { next = regions[regions.length - 1]; }
         if (next) { event.preventDefault(); next.focus(); }
+      });
+    });
+    function focusMap() {
+      var current = figure.querySelector('.region[tabindex="0"]') || regions[0];
+      current.focus();
+    }
+    // The list behind a disclosure (closed), the same checkboxes as before.
+    var list = boxes.length ? boxes[0].closest(".body-map-list") : null;
+    var details = null;
+    if (list && caption) {
+      details = document.createElement("details");
+      details.className = "body-map-list-details";
+      var summary = document.createElement("summary");
+      summary.textContent = caption.getAttribute("data-list-summary");
+      details.appendChild(summary);
+      list.parentNode.insertBefore(details, list);
+      details.appendChild(list);
+    }
+    // The line under the picture: what is marked, in the list's words and order.
+    function marked() {
+      if (!caption) { return; }
+      var names = boxes.filter(function (box) { return box.checked; }).map(function (box) {
+        var label = form.querySelector('label[for="' + box.id + '"]');
+        return (label ? label.textContent : box.value).trim();
+      });
+      caption.querySelector("[data-names]").textContent = names.join(", ");
+      caption.querySelector('[data-when="some"]').hidden = !names.length;
+      caption.querySelector('[data-when="none"]').hidden = !!names.length;
+    }
+    boxes.forEach(function (box) { box.addEventListener("change", marked); });
+    if (caption) { caption.hidden = false; marked(); }
+    // An error summary's link to the question lands on the map, not in the closed list.
+    document.querySelectorAll('.error-summary a[href="#' + (boxes.length ? boxes[0].id : name) + '"]').forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (details && details.open) { return; }
+        event.preventDefault();
+        figure.scrollIntoView();
+        focusMap();
       });
     });
   }
