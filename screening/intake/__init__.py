@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from .. import clinic, clock, rules
+from .. import clinic, clock, i18n, rules
 from ..estimate import estimate
 from ..extensions import limiter
 from ..forms import FIELD_TYPES, SectionForm, form_class, form_data, posted_answer, required_message
@@ -42,9 +42,26 @@ def clinic_details() -> dict[str, Any]:
 info_bp.context_processor(clinic_details)
 
 
-def definition() -> Definition:
-    """The questionnaire this browser answers now: its draft's, else the first-visit screening."""
+def english() -> Definition:
+    """The questionnaire this browser answers now, in the clinic's language: its draft's,
+    else the first-visit screening. Submissions store this one (its version and words)."""
     return drafts.questionnaire_of(drafts.current_draft())
+
+
+def definition() -> Definition:
+    """The questionnaire this browser answers now, in the page's language (the same ids,
+    values and rules: answers are the same codes in every language)."""
+    return i18n.translated(english())
+
+
+@bp.before_request
+def draft_language() -> None:
+    """The language the draft is answered in (the visit's, or the patient's last page)
+    is this page's, unless the patient chooses another."""
+    if drafts.SESSION_KEY in session:
+        draft = drafts.current_draft()
+        if draft is not None and draft.language:
+            g.visit_language = draft.language
 
 
 def today() -> dt.date:
@@ -290,7 +307,7 @@ def urgent_details() -> Any:
                 drafts.save_answers(defn, list(posted), posted, today())
             except drafts.AlreadySubmitted:
                 return redirect(url_for("intake.done"))
-            return _send(defn)
+            return _send()
         for qid, message in errors.items():
             form[qid].errors = [message]
     page = render_template("intake/urgent_details.html", defn=defn, questions=questions, form=form, errors=errors)
@@ -424,12 +441,13 @@ def submit() -> Response:
             assessed = rules.assess(defn, answers, today())
             if assessed.missing and pages.urgent_key(defn, assessed, bool(answers)):
                 return redirect(url_for("intake.urgent_details"), code=303)
-    return _send(defn)
+    return _send()
 
 
-def _send(defn: Definition) -> Response:
-    """Send this browser's draft and show the outcome (or say what is still needed)."""
-    result = drafts.submit(defn, today())
+def _send() -> Response:
+    """Send this browser's draft and show the outcome (or say what is still needed).
+    The submission keeps the questionnaire in the clinic's language, and the page's language."""
+    result = drafts.submit(english(), today())
     if isinstance(result, drafts.NotReady):
         flash(result.message)
         if result.section_id is None:
@@ -453,7 +471,7 @@ def done() -> Any:
             )
         return redirect(url_for("intake.start"))
     # The outcome as worded by the questionnaire the patient answered (it may have changed since).
-    defn = definition_for(submission.version) or definition()
+    defn = i18n.translated(definition_for(submission.version) or english())
     return render_template(
         "intake/done.html", defn=defn, submission=submission, outcome=pages.outcome_view(defn, submission)
     )
@@ -466,7 +484,7 @@ def print_view() -> Any:
     submission = drafts.finished_submission()
     if submission is None:
         return redirect(url_for("intake.start"))
-    defn = definition_for(submission.version) or definition()
+    defn = i18n.translated(definition_for(submission.version) or english())
     return render_template(
         "intake/print.html", defn=defn, submission=submission, outcome=pages.outcome_view(defn, submission)
     )

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .. import clock, db, outbox, rules, versions
+from .. import clock, db, i18n, outbox, rules, versions
 from ..models import OUTCOME_RANK, Draft, QuestionnaireVersion, Submission, utcnow
 from ..questionnaire import AnswerError, Definition
 from ..visits.records import IDENTITY_ANSWERS
@@ -135,6 +135,7 @@ def save_answers(
         if result is None or merged != expected:
             result = rules.assess(defn, merged, today)
         draft.answers = result.answers | result.earlier
+        draft.language = i18n.language()  # the language the patient is answering in
         draft.updated_at = utcnow()
         # A visit's draft lives as long as its link (see intake/link.py), at least.
         draft.expires_at = max(draft.expires_at, draft.updated_at + lifetime())
@@ -204,6 +205,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             complete=not early,
             visit_id=draft.visit_id,
             earlier=result.earlier or None,
+            language=i18n.language(),  # the language of the page the patient sent it from
             **patient_name(result.answers, draft.patient_name),
         )
         s.add(submission)

@@ -13,7 +13,7 @@ import datetime as dt
 import hmac
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -122,6 +122,8 @@ def identify() -> Any:
     link = _session_link(db.session())
     if link is None:
         return _not_found()
+    visit = db.session().get(Visit, link.visit_id)
+    g.visit_language = visit.patient.language if visit is not None else None  # the visit's language
     if link.expires_at <= now:
         return render_template("intake/link_expired.html"), 410
     if _visit_submission(db.session(), link.visit_id) is not None and session.get(IDENTIFIED_KEY) == link.id:
@@ -234,6 +236,7 @@ def _visit_draft(s: Session, visit: Visit, link: VisitLink) -> Draft | None:
             drafts.questionnaire_of(None).questionnaire.id, identity_answers(visit), None, visit.id
         )
     draft.expires_at = link.expires_at
+    draft.language = visit.patient.language  # the visit's language, until the patient chooses another
     s.add(draft)
     s.flush()
     return draft
