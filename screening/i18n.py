@@ -56,6 +56,8 @@ DEFAULTS = {
     # Languages admins may see on the patient's pages before a translator has reviewed them.
     "PREVIEW_LANGUAGES": [],
     "TRANSLATIONS_PATH": str(ROOT / "translations"),
+    # `<html lang>` of a page in the clinic's language: its regional form (British English).
+    "DEFAULT_LANGUAGE_TAG": "en-GB",
 }
 
 
@@ -261,6 +263,16 @@ def page_lang() -> str:
     return language()
 
 
+def html_lang() -> str:
+    """For `<html lang="...">`: the page's language, the clinic's in its regional form
+    (DEFAULT_LANGUAGE_TAG, "en-GB") when the page is in the clinic's language."""
+    tag = language()
+    regional = current_app.config.get("DEFAULT_LANGUAGE_TAG") or ""
+    if tag == current_app.config["DEFAULT_LANGUAGE"] and regional.split("-")[0] == tag:
+        return regional
+    return tag
+
+
 def page_dir() -> str:
     """For `<html dir="...">`: "rtl" for a right-to-left language, else "ltr"."""
     locale = get_locale()
@@ -319,6 +331,20 @@ def translated(defn: Definition, lang: str | None = None) -> Definition:
     catalog = catalogs_for(defn).get(lang)
     if catalog is None:
         return defn
+    cache = state()._translated
+    key = (defn.version, lang)
+    if key not in cache:
+        cache[key] = qt.translated(defn, catalog, phones())
+    return cache[key]
+
+
+def in_language(defn: Definition, lang: str) -> Definition | None:
+    """`defn` in the words a patient read it in `lang`, whether or not that language is
+    offered today (for the clinicians' record); None for the clinic's language or a
+    language with no catalog."""
+    catalog = catalogs_for(defn).get(lang)
+    if lang == state().default or catalog is None:
+        return None
     cache = state()._translated
     key = (defn.version, lang)
     if key not in cache:
@@ -454,7 +480,14 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", _locale_name(app.config["DEFAULT_LANGUAGE"]))
     _Babel(app, locale_selector=select_locale)
     app.before_request(remember_choice)
-    app.jinja_env.globals.update(page_lang=page_lang, page_dir=page_dir, page_languages=page_languages)
+    app.jinja_env.globals.update(
+        page_lang=page_lang,
+        html_lang=html_lang,
+        page_dir=page_dir,
+        page_languages=page_languages,
+        language_name=language_name,
+        text_direction=direction,
+    )
     app.cli.add_command(translations_group)
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -160,7 +161,7 @@ def confirm_delete() -> Any:
 def restart() -> Response:
     """Throw away the unfinished answers and start again."""
     drafts.discard_draft()
-    flash("Your earlier answers have been deleted. You can start again.")
+    flash(gettext("Your earlier answers have been deleted. You can start again."))
     return redirect(url_for("intake.start"))
 
 
@@ -324,7 +325,7 @@ def csrf_failed() -> Any:
         saved = drafts.usable(defn, draft.answers, today()) if draft else {}
         form = form_class(defn, sec)()  # the posted answers, shown again
         result = rules.assess(defn, saved, today())
-        message = (
+        message = gettext(
             "This page was open for a long time, so for your safety we could not save it yet. "
             "Your answers are still here: please check them and press Continue."
         )
@@ -334,7 +335,7 @@ def csrf_failed() -> Any:
         defn = definition()
         questions = [defn.questions[qid] for qid in _contact_ids(defn)]
         form = _contact_form(defn, questions)()  # the name and phone as typed, shown again
-        message = (
+        message = gettext(
             "This page was open for a long time, so for your safety your answers were not sent yet. "
             "Please check your name and phone number and press Send again."
         )
@@ -344,8 +345,10 @@ def csrf_failed() -> Any:
         return page, 400
     if request.endpoint == "intake.submit":
         flash(
-            "This page was open for a long time, so for your safety your answers were not sent yet. "
-            "They are all still here: please press Send again."
+            gettext(
+                "This page was open for a long time, so for your safety your answers were not sent yet. "
+                "They are all still here: please press Send again."
+            )
         )
         return redirect(url_for("intake.check"))
     return redirect(url_for("intake.start"))
@@ -413,7 +416,7 @@ def check() -> Any:
     defn = definition()
     draft = drafts.current_draft()
     if draft is None or (draft.submission_id is None and not draft.answers):
-        flash("Please answer the questions first.")
+        flash(gettext("Please answer the questions first."))
         return redirect(url_for("intake.start"))
     if draft.submission_id is not None:
         return redirect(url_for("intake.done"))
@@ -466,8 +469,10 @@ def done() -> Any:
             return redirect(url_for("link.sent"))
         if was_sent:
             flash(
-                "Your answers were sent to the clinic. For your privacy, the page about them is "
-                "shown only for a short time after sending, and only on the device that sent them."
+                gettext(
+                    "Your answers were sent to the clinic. For your privacy, the page about them is "
+                    "shown only for a short time after sending, and only on the device that sent them."
+                )
             )
         return redirect(url_for("intake.start"))
     # The outcome as worded by the questionnaire the patient answered (it may have changed since).
@@ -497,7 +502,7 @@ def before_session() -> str:
     return render_template(
         "info/page.html",
         defn=defn,
-        title="Before your session",
+        title=gettext("Before your session"),
         text=defn.information.before_session,
         faq=defn.information.faq,
     )
@@ -508,5 +513,5 @@ def aftercare() -> str:
     """What is normal afterwards, and when to get help."""
     defn = definition()
     return render_template(
-        "info/page.html", defn=defn, title="After your session", text=defn.information.aftercare, faq=[]
+        "info/page.html", defn=defn, title=gettext("After your session"), text=defn.information.aftercare, faq=[]
     )

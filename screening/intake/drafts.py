@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, flash, session
+from flask_babel import gettext  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -93,9 +94,10 @@ def current_draft() -> Draft | None:
 def expired_message() -> str:
     """What a patient whose unsent answers have expired is told."""
     hours = current_app.config["DRAFT_LIFETIME_HOURS"]
-    return (
-        f"Your earlier answers were kept for {hours} hours after your last change, and have now been deleted"
-        " to protect your privacy. Please start again from the first page."
+    return gettext(
+        "Your earlier answers were kept for %(hours)s hours after your last change, and have now been deleted"
+        " to protect your privacy. Please start again from the first page.",
+        hours=hours,
     )
 
 
@@ -177,7 +179,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
         if draft is None:
             if session.pop(SESSION_KEY, None):
                 return NotReady(None, expired_message())
-            return NotReady(None, "Your answers were not found. They may have expired: please start again.")
+            return NotReady(None, gettext("Your answers were not found. They may have expired: please start again."))
         if draft.submission_id is not None:
             existing = s.get(Submission, draft.submission_id)
             assert existing is not None  # a foreign key: the submission exists
@@ -232,7 +234,9 @@ def _not_ready(defn: Definition, result: rules.Assessment) -> NotReady | None:
     missing = result.missing
     if missing:
         return NotReady(
-            defn.questions[missing[0]].section_id, "Please answer the questions that are still missing.", missing=True
+            defn.questions[missing[0]].section_id,
+            gettext("Please answer the questions that are still missing."),
+            missing=True,
         )
     return None
 

@@ -14,6 +14,7 @@ import hmac
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from .. import audit, clinic, clock, db, memorable_date, rules
 from ..extensions import limiter
+from ..forms import date_message
 from ..models import Draft, Submission, Visit, VisitLink
 from ..visits import links, records
 from ..visits.app import signing_keys
@@ -36,7 +38,7 @@ IDENTIFIED_KEY = "visit_link_ok"  # the link id whose date of birth this browser
 # Answers the visit already knows: prefilled in the visit's draft and not asked again.
 IDENTITY = records.IDENTITY_ANSWERS
 
-WRONG = "The date of birth does not match. Check it and try again."
+WRONG = lazy_gettext("The date of birth does not match. Check it and try again.")
 
 
 class DateForm(FlaskForm):
@@ -54,10 +56,10 @@ def private(response: Response) -> Response:
 def parse_date(boxes: dict[str, str], today: dt.date) -> dt.date | memorable_date.DateProblem:
     """The date in the three boxes, or what is wrong with it (and which boxes)."""
     try:
-        date = memorable_date.parse(boxes, label="Your date of birth", latest=today, past_only=True)
+        date = memorable_date.parse(boxes, label=gettext("Your date of birth"), latest=today, past_only=True)
     except memorable_date.DateProblem as problem:
         return problem
-    return date if date is not None else memorable_date.DateProblem("Enter your date of birth")
+    return date if date is not None else memorable_date.problem("enter_birth_date")
 
 
 def _not_found() -> tuple[str, int]:
@@ -141,7 +143,7 @@ def identify() -> Any:
         return _date_page(form, values), 400
     given = parse_date(values, clinic.today())
     if isinstance(given, memorable_date.DateProblem):
-        return _date_page(form, values, given.message, given.parts), 400
+        return _date_page(form, values, date_message(given), given.parts), 400
     return _check(given, now, form, values)
 
 
@@ -177,7 +179,7 @@ def _check(given: dt.date, now: dt.datetime, form: DateForm, values: dict[str, s
     if attempt.locked:
         return _locked(link, now)
     if not attempt.ok:
-        return _date_page(form, values, WRONG), 400
+        return _date_page(form, values, str(WRONG)), 400
     session[IDENTIFIED_KEY] = link.id
     if draft is None:
         return redirect(url_for("link.sent"))
