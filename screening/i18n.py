@@ -23,6 +23,7 @@ Accept-Language, and DEFAULT_LANGUAGE; each only if offered to them.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,18 +112,41 @@ def compile_pages(path: Path, language: str) -> PagesCatalog:
     text = path.read_text(encoding="utf-8")
     po = read_po(io.StringIO(text), abort_invalid=True)
     refused = []
+    broken = []  # a placeholder lost or renamed would break the page: the English is shown
     for message in po:
-        if not message.id or not isinstance(message.id, str) or not isinstance(message.string, str):
+        if not message.id or not message.string:
+            continue
+        if isinstance(message.id, str) != isinstance(message.string, str) or any(
+            _placeholders(text) != _placeholders(message.id) for text in _forms(message.string)
+        ):
+            broken.append(message)
+            continue
+        if not isinstance(message.id, str) or not isinstance(message.string, str):
             continue
         problem = qt.number_problem(message.id, message.string) if message.string else None
         if problem:
             refused.append(f"{path.name} line {message.lineno}: the translation of {message.id!r} {problem}")
             message.string = ""  # the English is shown instead
+    for message in broken:
+        po.delete(message.id, context=message.context)
     buffer = io.BytesIO()
     write_mo(buffer, po, use_fuzzy=False)
     buffer.seek(0)
     reviewed = qt.parse_catalog(_header_only(text), str(path), language).reviewed
     return PagesCatalog(language, reviewed, Translations(buffer, domain="messages"), refused)
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def _forms(text: str | tuple | list) -> list[str]:
+    """A text, or each of its plural forms."""
+    return [text] if isinstance(text, str) else [t for t in text if t]
+
+
+def _placeholders(text: str | tuple | list) -> set[str]:
+    """The named placeholders (`%(name)s`) of a text (of every plural form together)."""
+    return {name for t in _forms(text) for name in _PLACEHOLDER.findall(t)}
 
 
 def _header_only(text: str) -> str:
