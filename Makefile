@@ -84,7 +84,7 @@ check-questions: $(STAMP)
 # compiled in memory when the app starts: there is no .mo file to build.
 .PHONY: messages
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o translations/pages/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output --omit-header -o translations/pages/messages.pot .
 	$(FLASK) translations update
 
 clean:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, render_template, request
+from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -112,13 +113,13 @@ def register_blueprints(app: Flask) -> None:
 def register_error_pages(app: Flask) -> None:
     """Errors in the app's own look, with no stack trace or internals."""
     messages = {
-        400: ("Something went wrong with that request", "Please go back and try again."),
-        403: ("You cannot see this page", "You do not have permission to see this page."),
-        404: ("Page not found", "Check the web address, or start from the first page."),
-        405: ("That did not work", "Please go back and try again."),
-        413: ("That was too much to send", "Please shorten your answers and try again."),
-        429: ("Too many attempts", "Please wait a minute, then try again."),
-        500: ("Sorry, something went wrong", "Your saved answers are safe. Please try again in a minute."),
+        400: (_l("Something went wrong with that request"), _l("Please go back and try again.")),
+        403: (_l("You cannot see this page"), _l("You do not have permission to see this page.")),
+        404: (_l("Page not found"), _l("Check the web address, or start from the first page.")),
+        405: (_l("That did not work"), _l("Please go back and try again.")),
+        413: (_l("That was too much to send"), _l("Please shorten your answers and try again.")),
+        429: (_l("Too many attempts"), _l("Please wait a minute, then try again.")),
+        500: (_l("Sorry, something went wrong"), _l("Your saved answers are safe. Please try again in a minute.")),
     }
 
     @app.errorhandler(CSRFError)
@@ -129,8 +130,8 @@ def register_error_pages(app: Flask) -> None:
                 return intake.csrf_failed()
             except HTTPException as error:  # raised inside a handler it would be a 500
                 return app.handle_http_exception(error)
-        text = "For your security, the page had timed out. Go back, reload the page and try again."
-        return render_template("error.html", title="That did not work", text=text, code=400), 400
+        text = _l("For your security, the page had timed out. Go back, reload the page and try again.")
+        return render_template("error.html", title=_l("That did not work"), text=text, code=400), 400
 
     for code, (title, text) in messages.items():
 

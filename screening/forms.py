@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext, lazy_gettext  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import BooleanField, EmailField, SelectChoice, TelField
@@ -67,7 +68,7 @@ class MemorableDateField(Field):
             )
         except memorable_date.DateProblem as problem:
             self.bad_parts = problem.parts
-            raise AnswerError(problem.message) from None
+            raise AnswerError(date_message(problem)) from None
         return date.isoformat() if date else None
 
 
@@ -87,7 +88,7 @@ def _whole_number(data: Any) -> int | None:
     if not text:
         return None
     if not re.fullmatch(r"[+-]?\d+", text):
-        raise AnswerError("Enter a whole number, using digits, like 12")
+        raise AnswerError(gettext("Enter a whole number, using digits, like 12"))
     return int(text)
 
 
@@ -98,7 +99,7 @@ def _scale(data: Any) -> int | None:
     try:
         return int(data)
     except ValueError:
-        raise AnswerError("Select a number on the scale") from None
+        raise AnswerError(gettext("Select a number on the scale")) from None
 
 
 def _boxes_date(data: Any) -> str | None:
@@ -106,7 +107,7 @@ def _boxes_date(data: Any) -> str | None:
     try:
         date = memorable_date.parse(data if isinstance(data, dict) else memorable_date.split(data))
     except memorable_date.DateProblem as problem:
-        raise AnswerError(problem.message) from None
+        raise AnswerError(date_message(problem)) from None
     return date.isoformat() if date else None
 
 
@@ -122,7 +123,7 @@ class FieldType:
     make: Callable[[Question], Field]
     from_form: Callable[[Any], Any]
     to_form: Callable[[Any], Any] = lambda answer: answer
-    prompt: str = "Answer the question"
+    prompt: Any = "Answer the question"  # a lazy string: in the page's language
 
 
 def _options(q: Question) -> list[SelectChoice]:
@@ -139,22 +140,34 @@ def _checkboxes(q: Question) -> Field:
 
 
 FIELD_TYPES: dict[str, FieldType] = {
-    "yes_no": FieldType(_radios, _choice, prompt="Select yes or no"),
-    "single_choice": FieldType(_radios, _choice, prompt="Select an answer"),
-    "multi_choice": FieldType(_checkboxes, lambda data: list(data or []) or None, prompt="Select at least one"),
-    "body_map": FieldType(_checkboxes, lambda data: list(data or []) or None, prompt="Mark at least one area"),
-    "text": FieldType(lambda q: StringField(q.text), _text, prompt="Enter an answer"),
-    "textarea": FieldType(lambda q: TextAreaField(q.text), _text, prompt="Enter an answer"),
+    "yes_no": FieldType(_radios, _choice, prompt=lazy_gettext("Select yes or no")),
+    "single_choice": FieldType(_radios, _choice, prompt=lazy_gettext("Select an answer")),
+    "multi_choice": FieldType(
+        _checkboxes, lambda data: list(data or []) or None, prompt=lazy_gettext("Select at least one")
+    ),
+    "body_map": FieldType(
+        _checkboxes, lambda data: list(data or []) or None, prompt=lazy_gettext("Mark at least one area")
+    ),
+    "text": FieldType(lambda q: StringField(q.text), _text, prompt=lazy_gettext("Enter an answer")),
+    "textarea": FieldType(lambda q: TextAreaField(q.text), _text, prompt=lazy_gettext("Enter an answer")),
     "number": FieldType(
-        lambda q: StringField(q.text), _whole_number, lambda a: "" if a is None else str(a), "Enter a number"
+        lambda q: StringField(q.text),
+        _whole_number,
+        lambda a: "" if a is None else str(a),
+        lazy_gettext("Enter a number"),
     ),
-    "scale": FieldType(_radios, _scale, lambda a: None if a is None else str(a), "Select a number"),
+    "scale": FieldType(_radios, _scale, lambda a: None if a is None else str(a), lazy_gettext("Select a number")),
     "date": FieldType(
-        lambda q: MemorableDateField(q.text), _boxes_date, lambda a: memorable_date.split(a), prompt="Enter a date"
+        lambda q: MemorableDateField(q.text),
+        _boxes_date,
+        lambda a: memorable_date.split(a),
+        prompt=lazy_gettext("Enter a date"),
     ),
-    "email": FieldType(lambda q: EmailField(q.text), _text, prompt="Enter an email address"),
-    "phone": FieldType(lambda q: TelField(q.text), _text, prompt="Enter a phone number"),
-    "consent": FieldType(lambda q: BooleanField(q.text), _ticked, lambda a: a == "yes", "Tick the box to agree"),
+    "email": FieldType(lambda q: EmailField(q.text), _text, prompt=lazy_gettext("Enter an email address")),
+    "phone": FieldType(lambda q: TelField(q.text), _text, prompt=lazy_gettext("Enter a phone number")),
+    "consent": FieldType(
+        lambda q: BooleanField(q.text), _ticked, lambda a: a == "yes", lazy_gettext("Tick the box to agree")
+    ),
 }
 
 
@@ -203,3 +216,21 @@ def required_message(q: Question) -> str:
     if q.error:
         return q.error
     return f"{FIELD_TYPES[q.type].prompt}: {q.label}"
+
+
+PART_NAMES = {"day": lazy_gettext("day"), "month": lazy_gettext("month"), "year": lazy_gettext("year")}
+
+
+def date_message(problem: memorable_date.DateProblem) -> str:
+    """A date's problem in the page's language (the English as it was, for an English page)."""
+    if problem.key is None:
+        return gettext(problem.message)
+    values = dict(problem.values)
+    if problem.key == "missing":
+        names = [str(PART_NAMES[part]) for part in problem.parts]
+        values["boxes"] = (
+            names[0]
+            if len(names) == 1
+            else gettext("%(first)s and %(last)s", first=", ".join(names[:-1]), last=names[-1])
+        )
+    return gettext(memorable_date.MESSAGES[problem.key], **values)

@@ -23,6 +23,7 @@ Accept-Language, and DEFAULT_LANGUAGE; each only if offered to them.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,8 @@ DEFAULTS = {
     # Languages admins may see on the patient's pages before a translator has reviewed them.
     "PREVIEW_LANGUAGES": [],
     "TRANSLATIONS_PATH": str(ROOT / "translations"),
+    # `<html lang>` of a page in the clinic's language: its regional form (British English).
+    "DEFAULT_LANGUAGE_TAG": "en-GB",
 }
 
 
@@ -109,18 +112,41 @@ def compile_pages(path: Path, language: str) -> PagesCatalog:
     text = path.read_text(encoding="utf-8")
     po = read_po(io.StringIO(text), abort_invalid=True)
     refused = []
+    broken = []  # a placeholder lost or renamed would break the page: the English is shown
     for message in po:
-        if not message.id or not isinstance(message.id, str) or not isinstance(message.string, str):
+        if not message.id or not message.string:
+            continue
+        if isinstance(message.id, str) != isinstance(message.string, str) or any(
+            _placeholders(text) != _placeholders(message.id) for text in _forms(message.string)
+        ):
+            broken.append(message)
+            continue
+        if not isinstance(message.id, str) or not isinstance(message.string, str):
             continue
         problem = qt.number_problem(message.id, message.string) if message.string else None
         if problem:
             refused.append(f"{path.name} line {message.lineno}: the translation of {message.id!r} {problem}")
             message.string = ""  # the English is shown instead
+    for message in broken:
+        po.delete(message.id, context=message.context)
     buffer = io.BytesIO()
     write_mo(buffer, po, use_fuzzy=False)
     buffer.seek(0)
     reviewed = qt.parse_catalog(_header_only(text), str(path), language).reviewed
     return PagesCatalog(language, reviewed, Translations(buffer, domain="messages"), refused)
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def _forms(text: str | tuple | list) -> list[str]:
+    """A text, or each of its plural forms."""
+    return [text] if isinstance(text, str) else [t for t in text if t]
+
+
+def _placeholders(text: str | tuple | list) -> set[str]:
+    """The named placeholders (`%(name)s`) of a text (of every plural form together)."""
+    return {name for t in _forms(text) for name in _PLACEHOLDER.findall(t)}
 
 
 def _header_only(text: str) -> str:
@@ -261,6 +287,16 @@ def page_lang() -> str:
     return language()
 
 
+def html_lang() -> str:
+    """For `<html lang="...">`: the page's language, the clinic's in its regional form
+    (DEFAULT_LANGUAGE_TAG, "en-GB") when the page is in the clinic's language."""
+    tag = language()
+    regional = current_app.config.get("DEFAULT_LANGUAGE_TAG") or ""
+    if tag == current_app.config["DEFAULT_LANGUAGE"] and regional.split("-")[0] == tag:
+        return regional
+    return tag
+
+
 def page_dir() -> str:
     """For `<html dir="...">`: "rtl" for a right-to-left language, else "ltr"."""
     locale = get_locale()
@@ -319,6 +355,20 @@ def translated(defn: Definition, lang: str | None = None) -> Definition:
     catalog = catalogs_for(defn).get(lang)
     if catalog is None:
         return defn
+    cache = state()._translated
+    key = (defn.version, lang)
+    if key not in cache:
+        cache[key] = qt.translated(defn, catalog, phones())
+    return cache[key]
+
+
+def in_language(defn: Definition, lang: str) -> Definition | None:
+    """`defn` in the words a patient read it in `lang`, whether or not that language is
+    offered today (for the clinicians' record); None for the clinic's language or a
+    language with no catalog."""
+    catalog = catalogs_for(defn).get(lang)
+    if lang == state().default or catalog is None:
+        return None
     cache = state()._translated
     key = (defn.version, lang)
     if key not in cache:
@@ -454,7 +504,14 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", _locale_name(app.config["DEFAULT_LANGUAGE"]))
     _Babel(app, locale_selector=select_locale)
     app.before_request(remember_choice)
-    app.jinja_env.globals.update(page_lang=page_lang, page_dir=page_dir, page_languages=page_languages)
+    app.jinja_env.globals.update(
+        page_lang=page_lang,
+        html_lang=html_lang,
+        page_dir=page_dir,
+        page_languages=page_languages,
+        language_name=language_name,
+        text_direction=direction,
+    )
     app.cli.add_command(translations_group)
 
 

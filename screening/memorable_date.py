@@ -25,13 +25,41 @@ ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 DMY = re.compile(r"^\s*(\d{1,2})\s*[/.\- ]\s*(\d{1,2}|[A-Za-z]+)\s*[/.\- ]\s*(\d{4})\s*$")
 
 
-class DateProblem(ValueError):
-    """What is wrong with a date, and which of its boxes (`parts`) to mark."""
+def N_(text: str) -> str:
+    """Marks a message for the pages' catalogs (`make messages`); it is translated where it is shown."""
+    return text
 
-    def __init__(self, message: str, parts: tuple[str, ...] = PARTS) -> None:
+
+# Each message as a template with named placeholders, by key: the page translates the
+# template and fills it in (this module stays free of Flask and of any language but English).
+MESSAGES = {
+    "day": N_("%(label)s must be a real date: the day must be a number from 1 to 31"),
+    "month": N_("%(label)s must be a real date: the month must be a number from 1 to 12"),
+    "year": N_("%(label)s must be a real date: the year must include 4 numbers, like 1980"),
+    "days_in_month": N_("%(label)s must be a real date: %(month_year)s has %(days)s days"),
+    "past": N_("%(label)s must be today or in the past"),
+    "before": N_("%(label)s must be the same as or before %(date)s"),
+    "after": N_("%(label)s must be the same as or after %(date)s"),
+    "missing": N_("%(label)s must include a %(boxes)s"),
+    "enter_birth_date": N_("Enter your date of birth"),
+}
+
+
+class DateProblem(ValueError):
+    """What is wrong with a date, and which of its boxes (`parts`) to mark; `key` and
+    `values` say it again as a MESSAGES template, for a page in another language."""
+
+    def __init__(self, message: str, parts: tuple[str, ...] = PARTS, key: str | None = None, **values: object) -> None:
         super().__init__(message)
         self.message = message
         self.parts = parts
+        self.key = key
+        self.values = values
+
+
+def problem(key: str, parts: tuple[str, ...] = PARTS, **values: object) -> DateProblem:
+    """A DateProblem with the English message of MESSAGES[key]."""
+    return DateProblem(MESSAGES[key] % values, parts, key, **values)
 
 
 def split(value: object) -> dict[str, str]:
@@ -80,29 +108,28 @@ def parse(
         return _missing(label, empty)
     day_text, month_text, year_text = raw["day"], raw["month"], raw["year"]
     if not day_text.isdigit() or not 1 <= int(day_text) <= 31:
-        raise DateProblem(f"{label} must be a real date: the day must be a number from 1 to 31", ("day",))
+        raise problem("day", ("day",), label=label)
     month = int(month_text) if month_text.isdigit() else MONTHS.get(month_text.lower().rstrip("."))
     if month is None or not 1 <= month <= 12:
-        raise DateProblem(f"{label} must be a real date: the month must be a number from 1 to 12", ("month",))
+        raise problem("month", ("month",), label=label)
     if not (year_text.isdigit() and len(year_text) == 4):
-        raise DateProblem(f"{label} must be a real date: the year must include 4 numbers, like 1980", ("year",))
+        raise problem("year", ("year",), label=label)
     day, year = int(day_text), int(year_text)
     if year < 1:
-        raise DateProblem(f"{label} must be a real date: the year must include 4 numbers, like 1980", ("year",))
+        raise problem("year", ("year",), label=label)
     days_in_month = calendar.monthrange(year, month)[1]
     if day > days_in_month:
-        raise DateProblem(
-            f"{label} must be a real date: {calendar.month_name[month]} {year} has {days_in_month} days", ("day",)
-        )
+        month_year = f"{calendar.month_name[month]} {year}"
+        raise problem("days_in_month", ("day",), label=label, month_year=month_year, days=days_in_month)
     date = dt.date(year, month, day)
     if latest is not None and date > latest:
         if past_only:
-            raise DateProblem(f"{label} must be today or in the past")
-        raise DateProblem(f"{label} must be the same as or before {_long(latest)}")
+            raise problem("past", label=label)
+        raise problem("before", label=label, date=_long(latest))
     if earliest is not None and date < earliest:
-        raise DateProblem(f"{label} must be the same as or after {_long(earliest)}", ("year",))
+        raise problem("after", ("year",), label=label, date=_long(earliest))
     return date
 
 
 def _missing(label: str, empty: list[str]) -> dt.date | None:
-    raise DateProblem(f"{label} must include a {_joined(empty)}", tuple(empty))
+    raise problem("missing", tuple(empty), label=label, boxes=_joined(empty))

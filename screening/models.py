@@ -108,6 +108,8 @@ class Submission(Base):
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # The visit this screening was for (None: a walk-in from the open start page).
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"), index=True)
+    # The language the patient answered in, a BCP 47 tag (None: the clinic's) (migration 0010).
+    language: Mapped[str | None] = mapped_column(String(16))
 
     reviews: Mapped[list[Review]] = relationship(
         back_populates="submission", order_by="Review.at", cascade="all, delete-orphan", passive_deletes=True
@@ -273,6 +275,8 @@ class Draft(Base):
     # when it was started for a known patient (a later check need not ask it) (migration 0008).
     questionnaire_id: Mapped[str | None] = mapped_column(String(64))
     patient_name: Mapped[str | None] = mapped_column(String(200))
+    # The language the patient reads the form in (the visit's, then their own choice) (migration 0010).
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class ClinicSettings(Base):

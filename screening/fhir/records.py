@@ -88,4 +88,5 @@ def submission_bundle(reference: str, actor: str | None = None) -> dict[str, Any
         authored=submission.created_at,
         complete=submission.complete,
         base_url=base_url(),
+        language=submission.language,
     )

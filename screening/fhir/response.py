@@ -53,13 +53,17 @@ def questionnaire_response(
     reference: str | None = None,
     status: str = "completed",
     computed: bool = True,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """Checked answers as a QuestionnaireResponse: the answers to questions shown, and (with
-    `computed`) the derived values and every flag item, true or false."""
+    `computed`) the derived values and every flag item, true or false. `language`: the
+    language the patient answered in (a BCP 47 tag), as the resource's `language`."""
     today = today or (authored.date() if authored else dt.date.today())
     result = assess(defn, answers, today)
     url = c.questionnaire_url(base_url, defn.questionnaire.id)
     qr: dict[str, Any] = {"resourceType": "QuestionnaireResponse"}
+    if language:
+        qr["language"] = language
     if reference:
         qr["identifier"] = {"system": f"{url}/reference", "value": reference}
     qr["questionnaire"] = f"{url}|{defn.version}"
@@ -109,6 +113,7 @@ def export_bundle(
     authored: dt.datetime,
     complete: bool = True,
     base_url: str | None = None,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """A submission as a collection Bundle: its QuestionnaireResponse and one DetectedIssue
     per flag it raised (the flags stored with it: what the patient was told)."""
@@ -121,6 +126,7 @@ def export_bundle(
         authored=authored,
         reference=reference,
         status="completed" if complete else "in-progress",
+        language=language,
     )
     qr_url = _urn(url, reference, "response")
     entries = [{"fullUrl": qr_url, "resource": qr}]

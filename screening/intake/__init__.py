@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from .. import clinic, clock, rules
+from .. import clinic, clock, i18n, rules
 from ..estimate import estimate
 from ..extensions import limiter
 from ..forms import FIELD_TYPES, SectionForm, form_class, form_data, posted_answer, required_message
@@ -42,9 +43,26 @@ def clinic_details() -> dict[str, Any]:
 info_bp.context_processor(clinic_details)
 
 
-def definition() -> Definition:
-    """The questionnaire this browser answers now: its draft's, else the first-visit screening."""
+def english() -> Definition:
+    """The questionnaire this browser answers now, in the clinic's language: its draft's,
+    else the first-visit screening. Submissions store this one (its version and words)."""
     return drafts.questionnaire_of(drafts.current_draft())
+
+
+def definition() -> Definition:
+    """The questionnaire this browser answers now, in the page's language (the same ids,
+    values and rules: answers are the same codes in every language)."""
+    return i18n.translated(english())
+
+
+@bp.before_request
+def draft_language() -> None:
+    """The language the draft is answered in (the visit's, or the patient's last page)
+    is this page's, unless the patient chooses another."""
+    if drafts.SESSION_KEY in session:
+        draft = drafts.current_draft()
+        if draft is not None and draft.language:
+            g.visit_language = draft.language
 
 
 def today() -> dt.date:
@@ -143,7 +161,7 @@ def confirm_delete() -> Any:
 def restart() -> Response:
     """Throw away the unfinished answers and start again."""
     drafts.discard_draft()
-    flash("Your earlier answers have been deleted. You can start again.")
+    flash(gettext("Your earlier answers have been deleted. You can start again."))
     return redirect(url_for("intake.start"))
 
 
@@ -290,7 +308,7 @@ def urgent_details() -> Any:
                 drafts.save_answers(defn, list(posted), posted, today())
             except drafts.AlreadySubmitted:
                 return redirect(url_for("intake.done"))
-            return _send(defn)
+            return _send()
         for qid, message in errors.items():
             form[qid].errors = [message]
     page = render_template("intake/urgent_details.html", defn=defn, questions=questions, form=form, errors=errors)
@@ -307,7 +325,7 @@ def csrf_failed() -> Any:
         saved = drafts.usable(defn, draft.answers, today()) if draft else {}
         form = form_class(defn, sec)()  # the posted answers, shown again
         result = rules.assess(defn, saved, today())
-        message = (
+        message = gettext(
             "This page was open for a long time, so for your safety we could not save it yet. "
             "Your answers are still here: please check them and press Continue."
         )
@@ -317,7 +335,7 @@ def csrf_failed() -> Any:
         defn = definition()
         questions = [defn.questions[qid] for qid in _contact_ids(defn)]
         form = _contact_form(defn, questions)()  # the name and phone as typed, shown again
-        message = (
+        message = gettext(
             "This page was open for a long time, so for your safety your answers were not sent yet. "
             "Please check your name and phone number and press Send again."
         )
@@ -327,8 +345,10 @@ def csrf_failed() -> Any:
         return page, 400
     if request.endpoint == "intake.submit":
         flash(
-            "This page was open for a long time, so for your safety your answers were not sent yet. "
-            "They are all still here: please press Send again."
+            gettext(
+                "This page was open for a long time, so for your safety your answers were not sent yet. "
+                "They are all still here: please press Send again."
+            )
         )
         return redirect(url_for("intake.check"))
     return redirect(url_for("intake.start"))
@@ -396,7 +416,7 @@ def check() -> Any:
     defn = definition()
     draft = drafts.current_draft()
     if draft is None or (draft.submission_id is None and not draft.answers):
-        flash("Please answer the questions first.")
+        flash(gettext("Please answer the questions first."))
         return redirect(url_for("intake.start"))
     if draft.submission_id is not None:
         return redirect(url_for("intake.done"))
@@ -424,12 +444,13 @@ def submit() -> Response:
             assessed = rules.assess(defn, answers, today())
             if assessed.missing and pages.urgent_key(defn, assessed, bool(answers)):
                 return redirect(url_for("intake.urgent_details"), code=303)
-    return _send(defn)
+    return _send()
 
 
-def _send(defn: Definition) -> Response:
-    """Send this browser's draft and show the outcome (or say what is still needed)."""
-    result = drafts.submit(defn, today())
+def _send() -> Response:
+    """Send this browser's draft and show the outcome (or say what is still needed).
+    The submission keeps the questionnaire in the clinic's language, and the page's language."""
+    result = drafts.submit(english(), today())
     if isinstance(result, drafts.NotReady):
         flash(result.message)
         if result.section_id is None:
@@ -448,12 +469,14 @@ def done() -> Any:
             return redirect(url_for("link.sent"))
         if was_sent:
             flash(
-                "Your answers were sent to the clinic. For your privacy, the page about them is "
-                "shown only for a short time after sending, and only on the device that sent them."
+                gettext(
+                    "Your answers were sent to the clinic. For your privacy, the page about them is "
+                    "shown only for a short time after sending, and only on the device that sent them."
+                )
             )
         return redirect(url_for("intake.start"))
     # The outcome as worded by the questionnaire the patient answered (it may have changed since).
-    defn = definition_for(submission.version) or definition()
+    defn = i18n.translated(definition_for(submission.version) or english())
     return render_template(
         "intake/done.html", defn=defn, submission=submission, outcome=pages.outcome_view(defn, submission)
     )
@@ -466,7 +489,7 @@ def print_view() -> Any:
     submission = drafts.finished_submission()
     if submission is None:
         return redirect(url_for("intake.start"))
-    defn = definition_for(submission.version) or definition()
+    defn = i18n.translated(definition_for(submission.version) or english())
     return render_template(
         "intake/print.html", defn=defn, submission=submission, outcome=pages.outcome_view(defn, submission)
     )
@@ -479,7 +502,7 @@ def before_session() -> str:
     return render_template(
         "info/page.html",
         defn=defn,
-        title="Before your session",
+        title=gettext("Before your session"),
         text=defn.information.before_session,
         faq=defn.information.faq,
     )
@@ -490,5 +513,5 @@ def aftercare() -> str:
     """What is normal afterwards, and when to get help."""
     defn = definition()
     return render_template(
-        "info/page.html", defn=defn, title="After your session", text=defn.information.aftercare, faq=[]
+        "info/page.html", defn=defn, title=gettext("After your session"), text=defn.information.aftercare, faq=[]
     )

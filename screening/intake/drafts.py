@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, flash, session
+from flask_babel import gettext  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .. import clock, db, outbox, rules, versions
+from .. import clock, db, i18n, outbox, rules, versions
 from ..models import OUTCOME_RANK, Draft, QuestionnaireVersion, Submission, utcnow
 from ..questionnaire import AnswerError, Definition
 from ..visits.records import IDENTITY_ANSWERS
@@ -93,9 +94,10 @@ def current_draft() -> Draft | None:
 def expired_message() -> str:
     """What a patient whose unsent answers have expired is told."""
     hours = current_app.config["DRAFT_LIFETIME_HOURS"]
-    return (
-        f"Your earlier answers were kept for {hours} hours after your last change, and have now been deleted"
-        " to protect your privacy. Please start again from the first page."
+    return gettext(
+        "Your earlier answers were kept for %(hours)s hours after your last change, and have now been deleted"
+        " to protect your privacy. Please start again from the first page.",
+        hours=hours,
     )
 
 
@@ -135,6 +137,7 @@ def save_answers(
         if result is None or merged != expected:
             result = rules.assess(defn, merged, today)
         draft.answers = result.answers | result.earlier
+        draft.language = i18n.language()  # the language the patient is answering in
         draft.updated_at = utcnow()
         # A visit's draft lives as long as its link (see intake/link.py), at least.
         draft.expires_at = max(draft.expires_at, draft.updated_at + lifetime())
@@ -176,7 +179,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
         if draft is None:
             if session.pop(SESSION_KEY, None):
                 return NotReady(None, expired_message())
-            return NotReady(None, "Your answers were not found. They may have expired: please start again.")
+            return NotReady(None, gettext("Your answers were not found. They may have expired: please start again."))
         if draft.submission_id is not None:
             existing = s.get(Submission, draft.submission_id)
             assert existing is not None  # a foreign key: the submission exists
@@ -204,6 +207,7 @@ def submit(defn: Definition, today: dt.date) -> Submission | NotReady:
             complete=not early,
             visit_id=draft.visit_id,
             earlier=result.earlier or None,
+            language=i18n.language(),  # the language of the page the patient sent it from
             **patient_name(result.answers, draft.patient_name),
         )
         s.add(submission)
@@ -230,7 +234,9 @@ def _not_ready(defn: Definition, result: rules.Assessment) -> NotReady | None:
     missing = result.missing
     if missing:
         return NotReady(
-            defn.questions[missing[0]].section_id, "Please answer the questions that are still missing.", missing=True
+            defn.questions[missing[0]].section_id,
+            gettext("Please answer the questions that are still missing."),
+            missing=True,
         )
     return None
 

@@ -13,7 +13,8 @@ import datetime as dt
 import hmac
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from .. import audit, clinic, clock, db, memorable_date, rules
 from ..extensions import limiter
+from ..forms import date_message
 from ..models import Draft, Submission, Visit, VisitLink
 from ..visits import links, records
 from ..visits.app import signing_keys
@@ -36,7 +38,7 @@ IDENTIFIED_KEY = "visit_link_ok"  # the link id whose date of birth this browser
 # Answers the visit already knows: prefilled in the visit's draft and not asked again.
 IDENTITY = records.IDENTITY_ANSWERS
 
-WRONG = "The date of birth does not match. Check it and try again."
+WRONG = lazy_gettext("The date of birth does not match. Check it and try again.")
 
 
 class DateForm(FlaskForm):
@@ -54,10 +56,10 @@ def private(response: Response) -> Response:
 def parse_date(boxes: dict[str, str], today: dt.date) -> dt.date | memorable_date.DateProblem:
     """The date in the three boxes, or what is wrong with it (and which boxes)."""
     try:
-        date = memorable_date.parse(boxes, label="Your date of birth", latest=today, past_only=True)
+        date = memorable_date.parse(boxes, label=gettext("Your date of birth"), latest=today, past_only=True)
     except memorable_date.DateProblem as problem:
         return problem
-    return date if date is not None else memorable_date.DateProblem("Enter your date of birth")
+    return date if date is not None else memorable_date.problem("enter_birth_date")
 
 
 def _not_found() -> tuple[str, int]:
@@ -131,6 +133,8 @@ def identify() -> Any:
     link = _session_link(db.session())
     if link is None:
         return _not_found()
+    visit = db.session().get(Visit, link.visit_id)
+    g.visit_language = visit.patient.language if visit is not None else None  # the visit's language
     if link.expires_at <= now:
         return render_template("intake/link_expired.html"), 410
     if _visit_submission(db.session(), link) is not None and session.get(IDENTIFIED_KEY) == link.id:
@@ -148,7 +152,7 @@ def identify() -> Any:
         return _date_page(form, values), 400
     given = parse_date(values, clinic.today())
     if isinstance(given, memorable_date.DateProblem):
-        return _date_page(form, values, given.message, given.parts), 400
+        return _date_page(form, values, date_message(given), given.parts), 400
     return _check(given, now, form, values)
 
 
@@ -184,7 +188,7 @@ def _check(given: dt.date, now: dt.datetime, form: DateForm, values: dict[str, s
     if attempt.locked:
         return _locked(link, now)
     if not attempt.ok:
-        return _date_page(form, values, WRONG), 400
+        return _date_page(form, values, str(WRONG)), 400
     session[IDENTIFIED_KEY] = link.id
     if draft is None:
         return redirect(url_for("link.sent"))
@@ -253,6 +257,7 @@ def _visit_draft(s: Session, visit: Visit, link: VisitLink) -> Draft | None:
             drafts.questionnaire_of(None).questionnaire.id, identity_answers(visit), None, visit.id
         )
     draft.expires_at = link.expires_at
+    draft.language = visit.patient.language  # the visit's language, until the patient chooses another
     s.add(draft)
     s.flush()
     return draft

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import url_for
+from flask_babel import gettext, lazy_gettext  # type: ignore[import-untyped]
 
 from ..models import Submission
 from ..questionnaire import Definition, Question, Section, conditions, display
@@ -127,11 +128,11 @@ def urgent_heading(advice: str) -> str:
     first sentence without its links or bold ("Go to A&E now, or call 999")."""
     text = " ".join(LINK.sub(r"\1", advice).replace("*", "").replace("_", " ").split())
     first = re.split(r"(?<=[.!])\s", text, maxsplit=1)[0]
-    return first.rstrip(".") or "Get medical help now"
+    return first.rstrip(".") or gettext("Get medical help now")
 
 
 # Tap-to-call numbers on the stop page, by urgent advice key (the clinic's phone is added).
-CALL_NUMBERS = {"emergency": [("999", "Call 999")], "same_day": [("111", "Call 111")]}
+CALL_NUMBERS = {"emergency": [("999", lazy_gettext("Call 999"))], "same_day": [("111", lazy_gettext("Call 111"))]}
 
 
 @dataclass
@@ -155,8 +156,8 @@ def check_summary(defn: Definition, result: Assessment) -> list[tuple[Section, l
 
 # What to do next when a flag gives no `next_step` of its own, by level.
 DEFAULT_NEXT_STEP = {
-    "contraindication": "The clinic will call you before your appointment.",
-    "precaution": "Your physio will talk this through with you before any needles are used.",
+    "contraindication": lazy_gettext("The clinic will call you before your appointment."),
+    "precaution": lazy_gettext("Your physio will talk this through with you before any needles are used."),
 }
 
 
@@ -180,6 +181,23 @@ class OutcomeView:
     reasons: list[Reason] = field(default_factory=list)
 
 
+def in_patient_words(defn: Definition, flags: list) -> list:
+    """Stored flags with their patient_reason and next_step as `defn` words them (the
+    patient's language), matched by owner, level and clinician's reason (never translated)."""
+    words: dict[tuple[str, str, str], tuple[str | None, str | None]] = {}
+    owners = [(q.id, q.flags) for q in defn.questions.values()]
+    owners += [(name, d.flags) for name, d in defn.derived.items()]
+    owners += [(rule.id, [rule]) for rule in defn.rules]
+    for owner, defs in owners:
+        for f in defs:
+            words.setdefault((owner, f.level, f.reason), (f.patient_reason, f.next_step))
+    out = []
+    for flag in flags:
+        theirs = words.get((flag.id, flag.level, flag.reason))
+        out.append(replace(flag, patient_reason=theirs[0], next_step=theirs[1]) if theirs else flag)
+    return out
+
+
 def patient_reasons(flags: list) -> list[Reason]:
     """The reasons to show a patient: contraindications first, then precautions, once each."""
     out: list[Reason] = []
@@ -187,7 +205,7 @@ def patient_reasons(flags: list) -> list[Reason]:
         for flag in flags:
             if flag.level != level or not flag.patient_reason:
                 continue
-            reason = Reason(flag.patient_reason, flag.next_step or DEFAULT_NEXT_STEP[level])
+            reason = Reason(flag.patient_reason, flag.next_step or str(DEFAULT_NEXT_STEP[level]))
             if reason not in out:
                 out.append(reason)
     return out
@@ -208,5 +226,5 @@ def outcome_view(defn: Definition, submission: Submission) -> OutcomeView:
                 q = defn.questions.get(qid)
                 if q is not None and q.label not in because:
                     because.append(q.label)
-    reasons = patient_reasons(flags) if submission.outcome in ("not_suitable", "review") else []
+    reasons = patient_reasons(in_patient_words(defn, flags)) if submission.outcome in ("not_suitable", "review") else []
     return OutcomeView(text.title, text.message, advice, because, reasons)

@@ -32,9 +32,10 @@ from typing import Any, TextIO
 
 import click
 from flask import Response, current_app, request, stream_with_context
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from .. import audit, clock, db
+from .. import audit, clock, db, i18n
 from ..db import Database
 from ..models import Submission
 from ..questionnaire import Definition, Question
@@ -61,6 +62,7 @@ EXPORT_COLUMNS = (
     Submission.answers,
     Submission.derived,
     Submission.version,
+    Submission.language,
 )
 
 
@@ -103,10 +105,14 @@ class Layout:
     # that version shows an answer (safe_cell alone if it did not ask the question);
     # None for the whole version if it cannot be rebuilt.
     questions: dict[str, list[tuple[str, dict[Any, str], Callable[[Any], str]]] | None]
+    # The language each patient answered in, as a `language` column after `flags` (a BCP 47
+    # tag): present when patients may answer in more than one language, or did.
+    language: str | None = None  # the clinic's language, for rows sent before it was stored
 
     def header(self) -> list[str]:
         """The column names."""
-        return [*FIXED_COLUMNS, *self.question_ids, *(f"derived_{name}" for name in self.derived_names)]
+        fixed = [*FIXED_COLUMNS, "language"] if self.language else list(FIXED_COLUMNS)
+        return [*fixed, *self.question_ids, *(f"derived_{name}" for name in self.derived_names)]
 
 
 def layout(versions: Sequence[str], definitions: dict[str, Definition | None], fallback: Definition) -> Layout:
@@ -157,6 +163,7 @@ def row_cells(row: Any, columns: Layout) -> list[str]:
         safe_cell(row.review_state),
         safe_cell(row.review_outcome),
         safe_cell("; ".join(f"{f.id}:{f.level}" for f in stored_flags(row.flags))),
+        *((safe_cell(row.language or columns.language),) if columns.language else ()),
         *answer_cells(row.answers or {}, columns.question_ids, columns.questions.get(row.version)),
         *(safe_cell(derived.get(name)) for name in columns.derived_names),
     ]
@@ -182,7 +189,17 @@ def csv_lines(rows: Iterable[Any], columns: Layout) -> Iterator[str]:
 def export_layout(filters: Filters) -> Layout:
     """The columns of an export: the versions its rows answered, oldest first."""
     versions = versions_in(db.session(), filters)
-    return layout(versions, {v: definition_for(v) for v in versions}, current_definition())
+    found = layout(versions, {v: definition_for(v) for v in versions}, current_definition())
+    return replace(found, language=current_app.config["DEFAULT_LANGUAGE"]) if languages_used() else found
+
+
+def languages_used() -> bool:
+    """Whether patients may answer in another language than the clinic's, or any did."""
+    default = current_app.config["DEFAULT_LANGUAGE"]
+    if len(i18n.reviewed_languages(current_definition())) > 1:
+        return True
+    other = select(Submission.id).where(Submission.language.is_not(None), Submission.language != default)
+    return db.session().scalars(other.limit(1)).first() is not None
 
 
 def begin_export(filters: Filters, actor: str | None = None) -> Filters:

@@ -21,7 +21,7 @@ from wtforms import BooleanField, RadioField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from .. import audit, clinic, db
+from .. import audit, clinic, db, i18n
 from ..models import (
     REVIEW_OUTCOMES,
     AuditEvent,
@@ -209,7 +209,9 @@ def save_review(submission_id: int, outcome: str, note: str) -> bool:
 def _record_view(submission: Submission) -> RecordView:
     """The record of a submission from the questionnaire version it answered."""
     name_question = current_app.config.get("PATIENT_NAME_QUESTION")
-    return record_view(submission, definition_for(submission.version), name_question)
+    defn = definition_for(submission.version)
+    theirs = i18n.in_language(defn, submission.language) if defn is not None and submission.language else None
+    return record_view(submission, defn, name_question, theirs, current_app.config["DEFAULT_LANGUAGE"])
 
 
 def show_record(

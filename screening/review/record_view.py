@@ -42,6 +42,10 @@ class AnswerRow:
     answer: str | None  # None: shown but left blank
     flags: list[FlagView] = field(default_factory=list)  # highest level first
     regions: list[str] | None = None  # a body map's marked regions, drawn as a picture
+    # In the patient's language, when it is not the clinic's: the question and the answer
+    # as they read them (None: the same words, or no translation).
+    patient_text: str | None = None
+    patient_answer: str | None = None
 
 
 @dataclass
@@ -65,13 +69,28 @@ class RecordView:
     sections: list[SectionView]
     derived: list[tuple[str, str]]
     readable: bool  # False: the stored questionnaire could not be rebuilt
+    language: str | None = None  # the language the patient answered in (a BCP 47 tag)
+    # The patient's language when it is not the clinic's (the record shows both side by side).
+    patient_language: str | None = None
+    patient_advice: str | None = None  # the urgent advice in the patient's words
 
 
-def record_view(submission: Submission, defn: Definition | None, name_question: str | None = None) -> RecordView:
+def record_view(
+    submission: Submission,
+    defn: Definition | None,
+    name_question: str | None = None,
+    patient_defn: Definition | None = None,
+    default_language: str | None = None,
+) -> RecordView:
     """The record of a submission, worked out from the definition it was answered on
-    (`name_question`: the id of the question whose answer is the patient's name)."""
+    (`name_question`: the id of the question whose answer is the patient's name).
+    `patient_defn`: the same definition in the language the patient answered in, when that
+    is not the clinic's (`default_language`): each answer is shown in both."""
     flags = sorted((flag_view(f, defn) for f in submission.flags), key=lambda f: level_rank(f.level))
     sections = answer_sections(submission, defn, flags)
+    other = submission.language if submission.language and submission.language != default_language else None
+    if other and defn is not None and patient_defn is not None:
+        _patient_words(sections, submission.answers, patient_defn)
     rows = [row for sec in sections for row in sec.rows]
     flagged = sorted((row for row in rows if row.flags), key=lambda row: level_rank(row.flags[0].level))
     advice = None
@@ -87,7 +106,30 @@ def record_view(submission: Submission, defn: Definition | None, name_question: 
         sections=sections,
         derived=derived_values(submission, defn),
         readable=defn is not None,
+        language=submission.language,
+        patient_language=other,
+        patient_advice=_patient_advice(submission, patient_defn, advice) if other else None,
     )
+
+
+def _patient_words(sections: list[SectionView], answers: dict[str, Any], patient_defn: Definition) -> None:
+    """Put each question and answer as the patient read them beside the clinic's words."""
+    for sec in sections:
+        for row in sec.rows:
+            q = patient_defn.questions.get(row.qid)
+            if q is None:
+                continue
+            row.patient_text = q.text
+            if row.qid in answers:
+                row.patient_answer = display(q, answers[row.qid])
+
+
+def _patient_advice(submission: Submission, patient_defn: Definition | None, advice: str | None) -> str | None:
+    """The urgent advice the patient read, in their language (None: none, or the same words)."""
+    if patient_defn is None or advice is None:
+        return None
+    theirs = patient_defn.outcomes.urgent.advice.get(submission.urgent_advice or "")
+    return theirs if theirs != advice else None
 
 
 def earlier_label(name: str) -> str:

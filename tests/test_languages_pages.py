@@ -1,0 +1,147 @@
+"""The patient's pages in the patient's language, end to end over HTTP: the pages and the
+questionnaire in Polish (its catalogs marked reviewed, as a clinic's translator would),
+the language stored with the submission, and the clinician's record, the CSV and the
+FHIR export carrying it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from screening import db
+from screening.fhir.records import submission_bundle
+from screening.models import Submission
+from screening.questionnaire import load
+
+from .conftest import DEFAULT, Clinician, Patient, add_user, make_app
+from .http_patient import all_clear_answers
+from .test_i18n import catalogs, current_definition_text, probe_app, pseudo_hebrew
+
+HTML_LANG = re.compile(r'<html lang="([^"]+)" dir="([^"]+)">')
+
+
+def polish_app(tmp_path):
+    """An app whose Polish catalogs are reviewed (so offered to patients)."""
+    return make_app(tmp_path, TRANSLATIONS_PATH=str(catalogs(tmp_path)))
+
+
+def send_in_polish(app) -> tuple[Patient, str, list]:
+    """A patient who chose Polish answers every page all clear and sends; (the patient,
+    their reference, every page they saw)."""
+    defn = load(DEFAULT)
+    patient = Patient(app.test_client())
+    seen = [patient.get("/?lang=pl")]
+    for section_id, answers in all_clear_answers(defn).items():
+        seen.append(patient.get(f"/intake/{section_id}"))
+        assert patient.answer(section_id, answers).status_code == 302, section_id
+    seen.append(patient.get("/intake/check"))
+    assert patient.submit().status_code in (302, 303)
+    done = patient.get("/intake/done")
+    seen.append(done)
+    reference = done.text.split("Twój numer referencyjny: <strong>")[1].split("<")[0]
+    return patient, reference, seen
+
+
+def test_a_patient_answers_in_polish_and_every_page_says_so(tmp_path):
+    app = polish_app(tmp_path)
+    _, reference, seen = send_in_polish(app)
+    for page in seen:
+        assert page.status_code == 200
+        assert HTML_LANG.search(page.text).groups() == ("pl", "ltr"), page.request.path
+        assert 'lang="en" hreflang="en">English</a>' in page.text  # the switch, back to English
+    start, first = seen[0], seen[1]
+    assert "Zacznij" in start.text and "Start now" not in start.text
+    assert "Krok 1 z" in first.text and "Dalej" in first.text
+    # The questionnaire's own words are the Polish catalog's.
+    assert "Twoja prywatność" in start.text
+    with app.app_context():
+        stored = db.session().query(Submission).filter_by(reference=reference).one()
+        assert stored.language == "pl"
+        assert stored.outcome == "suitable"
+
+
+def test_a_page_in_english_is_unchanged_when_polish_is_offered(tmp_path):
+    app = polish_app(tmp_path)
+    page = app.test_client().get("/")
+    assert HTML_LANG.search(page.text).groups() == ("en-GB", "ltr")
+    assert "Start now" in page.text
+    assert '<a href="/?lang=pl" lang="pl" hreflang="pl">polski</a>' in page.text
+
+
+def test_the_record_shows_the_patients_words_beside_the_clinics_and_exports_carry_the_language(tmp_path):
+    app = polish_app(tmp_path)
+    _, reference, _ = send_in_polish(app)
+    add_user(app, "clinician@example.org")
+    clinician = Clinician(app.test_client())
+    assert clinician.sign_in("clinician@example.org").status_code == 302
+    record = clinician.get(f"/review/submissions/{reference}", headers={"Accept-Language": "pl"})
+    assert record.status_code == 200
+    assert HTML_LANG.search(record.text).groups() == ("en-GB", "ltr")  # the clinic's language
+    assert "Answered in" in record.text and '<span lang="pl">polski</span> (pl)' in record.text
+    defn = load(DEFAULT)
+    with app.test_request_context("/"):
+        from screening import i18n
+        from screening.versions import current_definition
+
+        polish = i18n.in_language(current_definition(), "pl")
+    assert polish is not None
+    q = next(q for q in defn.questions.values() if polish.questions[q.id].text != q.text and q.type == "yes_no")
+    # The English question, and under it the Polish one, marked as Polish.
+    english_text = q.text.replace("'", "&#39;")
+    assert english_text in record.text
+    polish_text = polish.questions[q.id].text.replace("'", "&#39;").replace('"', "&#34;")
+    assert f'<span class="patient-words" lang="pl" dir="ltr">{polish_text}</span>' in record.text
+    # The answer both ways ("No" and "Nie").
+    assert re.search(
+        r'<span class="answer-text">No</span> <span class="patient-words" lang="pl" dir="ltr">Nie</span>', record.text
+    )
+
+    export = clinician.get("/review/export.csv")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [row["language"] for row in rows] == ["pl"]
+    assert next(csv.reader(io.StringIO(export.text)))[:7] == [
+        "reference",
+        "submitted_at",
+        "outcome",
+        "review_state",
+        "review_outcome",
+        "flags",
+        "language",
+    ]
+
+    with app.test_request_context("/"):
+        bundle = submission_bundle(reference, actor="test")
+    response = bundle["entry"][0]["resource"]
+    assert response["resourceType"] == "QuestionnaireResponse"
+    assert response["language"] == "pl"
+
+
+def test_an_english_submission_shows_no_second_language(tmp_path):
+    app = polish_app(tmp_path)
+    defn = load(DEFAULT)
+    patient = Patient(app.test_client())
+    for section_id, answers in all_clear_answers(defn).items():
+        assert patient.answer(section_id, answers).status_code == 302
+    assert patient.submit().status_code in (302, 303)
+    reference = patient.get("/intake/done").text.split("Your reference: <strong>")[1].split("<")[0]
+    add_user(app, "clinician@example.org")
+    clinician = Clinician(app.test_client())
+    assert clinician.sign_in("clinician@example.org").status_code == 302
+    record = clinician.get(f"/review/submissions/{reference}")
+    assert "patient-words" not in record.text and "Answered in" not in record.text
+    with app.test_request_context("/"):
+        assert submission_bundle(reference, actor="test")["entry"][0]["resource"]["language"] == "en"
+
+
+def test_a_right_to_left_page_has_dir_rtl_and_its_switch(tmp_path):
+    folder = catalogs(tmp_path, reviewed=False)
+    pseudo_hebrew(folder, current_definition_text())
+    app = probe_app(tmp_path, TRANSLATIONS_PATH=str(folder))
+    page = app.test_client().get("/", headers={"Accept-Language": "he"})
+    assert HTML_LANG.search(page.text).groups() == ("he", "rtl")
+    assert 'hreflang="en"' in page.text
+    css = (Path(app.static_folder) / "screening.css").read_text(encoding="utf-8")
+    # Logical properties only: a right-to-left page mirrors with no rule of its own.
+    assert not re.search(r"(margin|padding|border)-(left|right)\b|[^-]\bleft:|text-align: (left|right)", css)
