@@ -146,12 +146,12 @@ def test_server_errors_show_no_internals(tmp_path):
 
     @app.get("/boom")
     def boom():
-        raise RuntimeError("SELECT secret FROM /work/screening/db.py")
+        raise RuntimeError("SELECT secret FROM /srv/clinic/screening/db.py")
 
     response = app.test_client().get("/boom")
     assert response.status_code == 500
     assert "Sorry, something went wrong" in response.text
-    for leak in ("Traceback", "SELECT", "/work/", ".py", "RuntimeError"):
+    for leak in ("Traceback", "SELECT", "/srv/clinic/", ".py", "RuntimeError"):
         assert leak not in response.text
     assert_secure_headers(response)
 
