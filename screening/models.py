@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, String, Text, TypeDecorator, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -107,7 +107,8 @@ class Submission(Base):
     review_outcome: Mapped[str | None] = mapped_column(String(16))
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # The visit this screening was for (None: a walk-in from the open start page).
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"), index=True)
+    # Indexed by ix_submissions_visit, below.
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
     # The language the patient answered in, a BCP 47 tag (None: the clinic's) (migration 0010).
     language: Mapped[str | None] = mapped_column(String(16))
 
@@ -122,6 +123,16 @@ class Submission(Base):
         Index("ix_submissions_state_queue", "review_state", "outcome_rank", "created_at", "id"),
         Index("ix_submissions_created", "created_at"),
         Index("ix_submissions_name", "name_key"),
+        # A visit's screenings and checks, by time (Today, the course); partial, because a
+        # clinic's walk-ins have no visit and would make one huge NULL key (migration 0011).
+        Index(
+            "ix_submissions_visit",
+            "visit_id",
+            "created_at",
+            "id",
+            sqlite_where=text("visit_id IS NOT NULL"),
+            postgresql_where=text("visit_id IS NOT NULL"),
+        ),
     )
 
 
