@@ -122,7 +122,7 @@ def _visit_json(visit: Visit) -> dict[str, Any]:
         "kind": visit.kind,
         "questionnaire_id": visit.questionnaire_id,
         "status": visit.status,
-        "screening_state": state.screening_state(visit, rows.links, rows.draft, rows.submission),
+        "screening_state": state.screening_state(rows.links, rows.draft, rows.submission),
         "link": {"state": links.link_state(link, clock.now()), "expires_at": _iso(link.expires_at) if link else None},
     }
 

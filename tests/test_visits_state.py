@@ -17,20 +17,19 @@ def _link(**kw) -> VisitLink:
 
 
 def test_each_state_from_its_rows():
-    visit = Visit(kind="first")
-    assert screening_state(visit, [], None, None) == "not sent"
-    assert screening_state(visit, [_link(revoked_at=NOW)], None, None) == "not sent"
-    assert screening_state(visit, [_link(purpose="aftercare")], None, None) == "not sent"
-    assert screening_state(visit, [_link()], None, None) == "sent"
-    assert screening_state(visit, [_link(revoked_at=NOW), _link(opened_at=NOW)], None, None) == "opened"
-    assert screening_state(visit, [_link(opened_at=NOW)], Draft(answers={}), None) == "in progress"
+    assert screening_state([], None, None) == "not sent"
+    assert screening_state([_link(revoked_at=NOW)], None, None) == "not sent"
+    assert screening_state([_link(purpose="aftercare")], None, None) == "not sent"
+    assert screening_state([_link()], None, None) == "sent"
+    assert screening_state([_link(revoked_at=NOW), _link(opened_at=NOW)], None, None) == "opened"
+    assert screening_state([_link(opened_at=NOW)], Draft(answers={}), None) == "in progress"
     for outcome, state in [
         ("suitable", "ready"),
         ("review", "talk first"),
         ("not_suitable", "not today"),
         ("urgent", "urgent"),
     ]:
-        assert screening_state(visit, [_link()], Draft(answers={}), Submission(outcome=outcome)) == state
+        assert screening_state([_link()], Draft(answers={}), Submission(outcome=outcome)) == state
         assert state in STATES
 
 

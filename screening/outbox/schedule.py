@@ -117,7 +117,11 @@ def _aftercare_answers(s: Session, visit_ids: list[int]) -> dict[int, list[Submi
 
 
 def wanted(
-    kind: str, visit: Visit, screening: Submission | None, checks: list[Submission], now: dt.datetime
+    kind: str,
+    visit: Visit,
+    screening: Submission | state.SubmissionFacts | None,
+    checks: list[Submission],
+    now: dt.datetime,
 ) -> str | None:
     """None if the message of this kind is still wanted for the visit now; else why not."""
     if visit.status == "cancelled":

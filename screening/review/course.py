@@ -143,7 +143,7 @@ def load_course(patient_id: int) -> Course | None:
             kind_words=KIND_WORDS.get(v.kind, v.kind),
             cancelled=v.status == "cancelled",
             # The screening's state comes from the screening, not from the aftercare check sent after it.
-            state=screening_state(v, found[v.id].links, found[v.id].draft, screening.get(v.id)),
+            state=screening_state(found[v.id].links, found[v.id].draft, screening.get(v.id)),
             checks=by_visit.get(v.id, []),
         )
         for v in visits

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
 
 from .. import audit, clinic, db
-from ..models import Patient, Submission, Visit
+from ..models import Patient, Visit
 from ..visits.state import load_rows, screening_state
 from .blueprint import bp
 from .queue import DATE_RE
@@ -27,9 +27,9 @@ REVIEW_WORDS = {"new": "Not reviewed", "reviewed": "Reviewed", "erased": "Erased
 KIND_WORDS = {"first": "First session", "later": "Later session"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TodayRow:
-    """One visit as Today shows it."""
+    """One visit as Today shows it, every word worked out once (Today lists hundreds)."""
 
     visit_id: int
     patient_id: int
@@ -42,31 +42,49 @@ class TodayRow:
     state: str
     reference: str | None  # the screening's submission, once sent
     review_state: str | None
+    time_text: str  # '09:30'
+    kind_words: str  # first or later session
+    review_words: str  # the review state in words ('' when there is nothing to review yet)
+    state_words: str  # 'Talk first'
+    state_class: str  # the state as a CSS class suffix
+    treatment_words: str  # 'Acupuncture'
+    needs_attention: bool  # urgent, or a screening that no clinician has reviewed yet
 
-    @property
-    def time_text(self) -> str:
-        """'09:30'."""
-        return f"{self.starts_at:%H:%M}"
 
-    @property
-    def kind_words(self) -> str:
-        """First or later session."""
-        return KIND_WORDS.get(self.kind, self.kind)
-
-    @property
-    def review_words(self) -> str:
-        """The review state in words ('' when there is nothing to review yet)."""
-        return REVIEW_WORDS.get(self.review_state or "", "")
-
-    @property
-    def state_class(self) -> str:
-        """The state as a CSS class suffix."""
-        return self.state.replace(" ", "-")
-
-    @property
-    def needs_attention(self) -> bool:
-        """Urgent, or a screening that no clinician has reviewed yet."""
-        return not self.cancelled and (self.state == "urgent" or self.review_state == "new")
+def today_row(
+    visit_id: int,
+    patient_id: int,
+    patient_name: str,
+    starts_at: dt.datetime,
+    clinician: str,
+    treatment: str,
+    kind: str,
+    cancelled: bool,
+    state: str,
+    reference: str | None,
+    review_state: str | None,
+) -> TodayRow:
+    """A row, with its words."""
+    return TodayRow(
+        visit_id,
+        patient_id,
+        patient_name,
+        starts_at,
+        clinician,
+        treatment,
+        kind,
+        cancelled,
+        state,
+        reference,
+        review_state,
+        time_text=f"{starts_at:%H:%M}",
+        kind_words=KIND_WORDS.get(kind, kind),
+        review_words=REVIEW_WORDS.get(review_state or "", ""),
+        state_words=state.capitalize(),
+        state_class=state.replace(" ", "-"),
+        treatment_words=treatment.capitalize(),
+        needs_attention=not cancelled and (state == "urgent" or review_state == "new"),
+    )
 
 
 @dataclass(frozen=True)
@@ -76,17 +94,17 @@ class Day:
     day: dt.date
     rows: list[TodayRow]
 
-    @property
+    @cached_property
     def booked(self) -> list[TodayRow]:
         """The visits that are going ahead, by time."""
         return [row for row in self.rows if not row.cancelled]
 
-    @property
+    @cached_property
     def cancelled(self) -> list[TodayRow]:
         """Cancelled visits, by time."""
         return [row for row in self.rows if row.cancelled]
 
-    @property
+    @cached_property
     def attention(self) -> list[TodayRow]:
         """What needs a clinician first: urgent first, then by how much it asks, then by time."""
         rows = [row for row in self.rows if row.needs_attention]
@@ -109,32 +127,41 @@ def load_day(day: dt.date) -> Day:
     start, end = clinic.day_bounds(day)
     s = db.session()
     query = (
-        select(Visit)
+        select(
+            Visit.id,
+            Visit.patient_id,
+            Patient.given_name,
+            Patient.family_name,
+            Visit.starts_at,
+            Visit.clinician,
+            Visit.treatment,
+            Visit.kind,
+            Visit.status,
+        )
         .join(Visit.patient)
-        .options(contains_eager(Visit.patient))
         .where(Visit.starts_at >= start, Visit.starts_at < end)
         .order_by(Visit.starts_at, Visit.id)
     )
-    visits = list(s.scalars(query))
+    visits = s.execute(query).all()
     found = load_rows(s, (v.id for v in visits))
+    zone = clinic.zone()
     rows = []
     for visit in visits:
         got = found[visit.id]
-        submission: Submission | None = got.submission
-        patient: Patient = visit.patient
+        submission = got.submission
         rows.append(
-            TodayRow(
-                visit_id=visit.id,
-                patient_id=patient.id,
-                patient_name=f"{patient.given_name} {patient.family_name}",
-                starts_at=clinic.local(visit.starts_at),
-                clinician=visit.clinician,
-                treatment=visit.treatment,
-                kind=visit.kind,
-                cancelled=visit.status == "cancelled",
-                state=screening_state(visit, got.links, got.draft, submission),
-                reference=submission.reference if submission is not None else None,
-                review_state=submission.review_state if submission is not None else None,
+            today_row(
+                visit.id,
+                visit.patient_id,
+                f"{visit.given_name} {visit.family_name}",
+                visit.starts_at.astimezone(zone),
+                visit.clinician,
+                visit.treatment,
+                visit.kind,
+                visit.status == "cancelled",
+                screening_state(got.links, got.draft, submission),
+                submission.reference if submission is not None else None,
+                submission.review_state if submission is not None else None,
             )
         )
     return Day(day, rows)

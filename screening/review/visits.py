@@ -71,7 +71,7 @@ def visits() -> str:
     items = [
         {
             "visit": v,
-            "state": state.screening_state(v, loaded[v.id].links, loaded[v.id].draft, loaded[v.id].submission),
+            "state": state.screening_state(loaded[v.id].links, loaded[v.id].draft, loaded[v.id].submission),
             "link": links.link_state(links.current_link(loaded[v.id].links), now),
         }
         for v in rows

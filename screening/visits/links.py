@@ -15,13 +15,16 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Visit, VisitLink
+
+if TYPE_CHECKING:
+    from .state import LinkFacts
 
 SALT = "screening.visit-link.v1"
 PURPOSES = ("screening", "aftercare")
@@ -134,7 +137,7 @@ def find(s: Session, link_id: int, nonce: str, lock: bool = False) -> VisitLink 
     return link
 
 
-def link_state(link: VisitLink | None, now: dt.datetime) -> str:
+def link_state(link: VisitLink | LinkFacts | None, now: dt.datetime) -> str:
     """A link as staff and the API see it: none, revoked, expired, locked, sent, opened, identified."""
     if link is None:
         return "none"
@@ -151,7 +154,7 @@ def link_state(link: VisitLink | None, now: dt.datetime) -> str:
     return "sent"
 
 
-def current_link(links: Iterable[VisitLink], purpose: str = "screening") -> VisitLink | None:
+def current_link(links: Iterable[VisitLink | LinkFacts], purpose: str = "screening") -> VisitLink | LinkFacts | None:
     """The newest link of a purpose (revoked or not), to say where it stands."""
     matching = [link for link in links if link.purpose == purpose]
     return max(matching, key=lambda link: link.id) if matching else None
