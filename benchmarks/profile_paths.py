@@ -97,10 +97,34 @@ def export(target: Target, rows: int, top: int) -> None:
     app.extensions["screening.db"].engine.dispose()
 
 
+def today(target: Target, rows: int, top: int) -> None:
+    """Today with 200 visits and a 30-visit course, twenty views each (visits_bench's rows)."""
+    from .common import make_app
+    from .queue_bench import sign_in_test_client
+    from .visits_bench import DAY, _populate
+
+    seeded(target, rows)
+    app = make_app(target)
+    patient_id = _populate(app)
+    client = sign_in_test_client(app)
+    urls = [f"/review/today?day={DAY.isoformat()}", f"/review/patients/{patient_id}"]
+    for url in urls:
+        client.get(url)
+
+    def views() -> None:
+        """Twenty views of each page."""
+        for url in urls:
+            for _ in range(20):
+                assert client.get(url).status_code == 200
+
+    profiled(views, top)
+    app.extensions["screening.db"].engine.dispose()
+
+
 def main() -> None:
     """Profile one path and print."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("path", choices=("startup", "queue", "export"))
+    parser.add_argument("path", choices=("startup", "queue", "export", "today"))
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--times", type=int, default=1, help="startup: the questionnaire this many times its size")
     parser.add_argument("--postgres", metavar="URL", help="on this PostgreSQL database (emptied first)")
@@ -111,6 +135,8 @@ def main() -> None:
             startup(target, args.times, args.top)
         elif args.path == "queue":
             queue(target, args.rows, args.top)
+        elif args.path == "today":
+            today(target, args.rows, args.top)
         else:
             export(target, args.rows, args.top)
 
