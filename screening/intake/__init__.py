@@ -1,98 +1,28 @@
-"""The patient's pages: start, one page per section, check your answers, submit, outcome."""
+"""The patient's pages: start, one page per section, check your answers, submit, outcome.
+
+The blueprint and what runs around each page are in blueprint.py, what every page works
+from in context.py, the urgent path in urgent.py and the information pages in info.py."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from .. import clinic, clock, i18n, rules
+from .. import i18n, rules
 from ..estimate import estimate
-from ..extensions import limiter
-from ..forms import FIELD_TYPES, SectionForm, form_class, form_data, posted_answer, required_message
-from ..questionnaire import AnswerError, Definition, Question, Section
+from ..forms import form_class, form_data, posted_answer, required_message
+from ..questionnaire import AnswerError, Definition, Section
 from ..versions import definition_for
-from . import drafts, link, pages
+from . import drafts, link, pages, urgent
+from .blueprint import bp
+from .context import SubmitForm, definition, english, send, today
+from .info import info_bp
 
-bp = Blueprint("intake", __name__)
-info_bp = Blueprint("info", __name__, url_prefix="/info")
-# The public form is open to anyone: limit how fast one address can post to it. A
-# waiting room may share one address, so the default is generous.
-limiter.limit(lambda: current_app.config["INTAKE_LIMIT"], methods=["POST"])(bp)
-# SCREENING_OPEN_INTAKE=false: the patient's pages open only through a personal link.
-bp.before_request(link.closed_intake)
-
-
-class SubmitForm(FlaskForm):
-    """The check page's Send button: only a CSRF token."""
-
-
-URGENT_SEEN = drafts.URGENT_SEEN
-
-
-@bp.context_processor
-def clinic_details() -> dict[str, Any]:
-    """The clinic's name, phone and address, for every patient page."""
-    return {"clinic_details": clinic.current()}
-
-
-info_bp.context_processor(clinic_details)
-
-
-def english() -> Definition:
-    """The questionnaire this browser answers now, in the clinic's language: its draft's,
-    else the first-visit screening. Submissions store this one (its version and words)."""
-    return drafts.questionnaire_of(drafts.current_draft())
-
-
-def definition() -> Definition:
-    """The questionnaire this browser answers now, in the page's language (the same ids,
-    values and rules: answers are the same codes in every language)."""
-    return i18n.translated(english())
-
-
-@bp.before_request
-def draft_language() -> None:
-    """The language the draft is answered in (the visit's, or the patient's last page)
-    is this page's, unless the patient chooses another."""
-    if drafts.SESSION_KEY in session:
-        draft = drafts.current_draft()
-        if draft is not None and draft.language:
-            g.visit_language = draft.language
-
-
-def today() -> dt.date:
-    """The date answers are judged on (ages, dates not in the future)."""
-    return clock.today()
-
-
-@bp.after_request
-def no_store(response: Response) -> Response:
-    """Patients' answers and outcomes are never kept in a browser or proxy cache."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-# Pages that show a saved form's answers: after the form was left unused for a while, the
-# patient (not whoever picks up the device next) chooses to carry on, on the start page.
-SHOWS_ANSWERS = {"intake.section", "intake.check", "intake.urgent", "intake.urgent_details"}
-
-
-@bp.before_request
-def shared_device() -> Response | None:
-    """A form left unused is not reopened by a link or the back button: the start page asks."""
-    if drafts.SESSION_KEY not in session or request.endpoint not in SHOWS_ANSWERS | {"intake.submit"}:
-        return None
-    if request.method == "GET" and drafts.idle():
-        draft = drafts.current_draft()
-        if draft is not None and draft.submission_id is None and draft.answers:
-            return redirect(url_for("intake.start"))
-    drafts.mark_active()
-    return None
+__all__ = ["bp", "csrf_failed", "info_bp"]
 
 
 def _first_name(answers: dict) -> str | None:
@@ -192,7 +122,7 @@ def section(section_id: str) -> Any:
             # An urgent answer is kept even though the page is not finished, so that the
             # patient can send it to the clinic at once from the warning.
             _, shown = drafts.save_answers(defn, page_ids, answers, today(), result, expected)
-            if _stop_first(defn, shown):
+            if urgent.stop_first(defn, shown):
                 here = url_for("intake.section", section_id=sec.id, change="1" if change else None)
                 return redirect(url_for("intake.urgent", next=here))
         else:
@@ -204,115 +134,10 @@ def section(section_id: str) -> Any:
     except drafts.AlreadySubmitted:
         return redirect(url_for("intake.done"))
     following = pages.after_save(defn, sec, result, change)
-    if _stop_first(defn, result):
+    if urgent.stop_first(defn, result):
         # The GOV.UK "stop" pattern: what to do now, on its own page, before any more questions.
         return redirect(url_for("intake.urgent", next=following))
     return redirect(following)
-
-
-def _stop_first(defn: Definition, result: rules.Assessment) -> bool:
-    """Whether the answers call for urgent advice this patient has not yet been shown on its own page."""
-    key = pages.urgent_key(defn, result)
-    return key is not None and session.get(URGENT_SEEN) != key
-
-
-def _contact_ids(defn: Definition) -> list[str]:
-    """The questions the clinic needs to call the patient back: their name and phone number."""
-    name = current_app.config["PATIENT_NAME_QUESTION"]
-    phone = next((q.id for q in defn.questions.values() if q.type == "phone"), None)
-    return [qid for qid in (name, phone) if qid and qid in defn.questions]
-
-
-def _contact_missing(defn: Definition, answers: dict) -> list[str]:
-    """The name and phone questions not answered yet."""
-    return [qid for qid in _contact_ids(defn) if qid not in answers]
-
-
-def _safe_next(target: str | None, fallback: str) -> str:
-    """A page of this form to carry on with (never another site)."""
-    if target and target.startswith("/intake/") and "//" not in target and "\\" not in target:
-        return target
-    return fallback
-
-
-@bp.get("/intake/urgent")
-def urgent() -> Any:
-    """The stop page: what to do now, tap-to-call numbers, send to the clinic now, or carry on."""
-    defn = definition()
-    draft = drafts.current_draft()
-    if draft is None:
-        return redirect(url_for("intake.start"))
-    if draft.submission_id is not None:
-        return redirect(url_for("intake.done"))
-    answers = drafts.usable(defn, draft.answers, today())
-    result = rules.assess(defn, answers, today())
-    key = pages.urgent_key(defn, result, given=bool(answers))
-    if key is None:
-        return redirect(pages.resume_url(defn, result))
-    session[URGENT_SEEN] = key
-    advice = defn.outcomes.urgent.advice[key]
-    return render_template(
-        "intake/urgent.html",
-        defn=defn,
-        heading=pages.urgent_heading(advice),
-        advice=advice,
-        numbers=pages.CALL_NUMBERS.get(key, []),
-        ask_details=bool(_contact_missing(defn, answers)),
-        following=_safe_next(request.args.get("next"), pages.resume_url(defn, result)),
-        form=SubmitForm(),
-    )
-
-
-_CONTACT_FORMS: dict[tuple[str, tuple[str, ...]], type[SectionForm]] = {}
-
-
-def _contact_form(defn: Definition, questions: list[Question]) -> type[SectionForm]:
-    """A form of just the name and phone questions."""
-    key = (defn.version, tuple(q.id for q in questions))
-    if key not in _CONTACT_FORMS:
-        fields = {q.id: FIELD_TYPES[q.type].make(q) for q in questions}
-        _CONTACT_FORMS[key] = type("UrgentDetailsForm", (SectionForm,), fields)
-    return _CONTACT_FORMS[key]
-
-
-@bp.route("/intake/urgent/details", methods=["GET", "POST"])
-def urgent_details() -> Any:
-    """Before an early send: the patient's name and phone number (those two only), so that
-    the clinic never gets an urgent record it cannot call back."""
-    defn = definition()
-    draft = drafts.current_draft()
-    if draft is None:
-        return redirect(url_for("intake.start"))
-    if draft.submission_id is not None:
-        return redirect(url_for("intake.done"))
-    answers = drafts.usable(defn, draft.answers, today())
-    if pages.urgent_key(defn, rules.assess(defn, answers, today()), given=bool(answers)) is None:
-        return redirect(url_for("intake.check"))
-    questions = [defn.questions[qid] for qid in _contact_ids(defn)]
-    form = _contact_form(defn, questions)(data={q.id: answers[q.id] for q in questions if q.id in answers})
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        posted: dict[str, Any] = {}
-        for q in questions:
-            try:
-                value = q.coerce(posted_answer(q, form, today()), today())
-            except AnswerError as exc:
-                errors[q.id] = f"{exc}: {q.label}" if q.label not in str(exc) else str(exc)
-                continue
-            if value is None:
-                errors[q.id] = required_message(q)
-            else:
-                posted[q.id] = value
-        if not errors:
-            try:
-                drafts.save_answers(defn, list(posted), posted, today())
-            except drafts.AlreadySubmitted:
-                return redirect(url_for("intake.done"))
-            return _send()
-        for qid, message in errors.items():
-            form[qid].errors = [message]
-    page = render_template("intake/urgent_details.html", defn=defn, questions=questions, form=form, errors=errors)
-    return (page, 400) if errors else page
 
 
 def csrf_failed() -> Any:
@@ -332,17 +157,7 @@ def csrf_failed() -> Any:
         change = request.args.get("change") == "1"
         return _render_section(defn, sec, form, result, change, notice=message, hidden=link.fixed_answers(draft)), 400
     if request.endpoint == "intake.urgent_details":
-        defn = definition()
-        questions = [defn.questions[qid] for qid in _contact_ids(defn)]
-        form = _contact_form(defn, questions)()  # the name and phone as typed, shown again
-        message = gettext(
-            "This page was open for a long time, so for your safety your answers were not sent yet. "
-            "Please check your name and phone number and press Send again."
-        )
-        page = render_template(
-            "intake/urgent_details.html", defn=defn, questions=questions, form=form, errors={}, notice=message
-        )
-        return page, 400
+        return urgent.details_token_expired()
     if request.endpoint == "intake.submit":
         flash(
             gettext(
@@ -440,23 +255,11 @@ def submit() -> Response:
     draft = drafts.current_draft()
     if draft is not None and draft.submission_id is None:
         answers = drafts.usable(defn, draft.answers, today())
-        if _contact_missing(defn, answers):
+        if urgent.contact_missing(defn, answers):
             assessed = rules.assess(defn, answers, today())
             if assessed.missing and pages.urgent_key(defn, assessed, bool(answers)):
                 return redirect(url_for("intake.urgent_details"), code=303)
-    return _send()
-
-
-def _send() -> Response:
-    """Send this browser's draft and show the outcome (or say what is still needed).
-    The submission keeps the questionnaire in the clinic's language, and the page's language."""
-    result = drafts.submit(english(), today())
-    if isinstance(result, drafts.NotReady):
-        flash(result.message)
-        if result.section_id is None:
-            return redirect(url_for("intake.start"))
-        return redirect(url_for("intake.section", section_id=result.section_id, change="1"))
-    return redirect(url_for("intake.done"), code=303)
+    return send()
 
 
 @bp.get("/intake/done")
@@ -492,26 +295,4 @@ def print_view() -> Any:
     defn = i18n.translated(definition_for(submission.version) or english())
     return render_template(
         "intake/print.html", defn=defn, submission=submission, outcome=pages.outcome_view(defn, submission)
-    )
-
-
-@info_bp.get("/before-your-session")
-def before_session() -> str:
-    """What happens at the session, how to prepare, and common questions."""
-    defn = definition()
-    return render_template(
-        "info/page.html",
-        defn=defn,
-        title=gettext("Before your session"),
-        text=defn.information.before_session,
-        faq=defn.information.faq,
-    )
-
-
-@info_bp.get("/aftercare")
-def aftercare() -> str:
-    """What is normal afterwards, and when to get help."""
-    defn = definition()
-    return render_template(
-        "info/page.html", defn=defn, title=gettext("After your session"), text=defn.information.aftercare, faq=[]
     )
