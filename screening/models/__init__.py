@@ -1,63 +1,52 @@
-"""The stored records: submissions, the questionnaire versions they answered, drafts."""
+"""The stored records: submissions, the questionnaire versions they answered, drafts,
+reviews, accounts, the audit log and the clinic's settings.
+
+The rest have their own modules, and every model is importable from here: `base` (the
+declarative base, column types and defaults), `visits` (patients, visits, personal links,
+API keys) and `outbox` (messages waiting to be sent). Importing this package registers
+every table on `Base.metadata`, which Alembic compares with the migrations.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, String, Text, TypeDecorator, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-from . import clock
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 # Outcomes in triage order, stored as a rank so the queue sorts on an index (the vocabulary's).
-from .questionnaire.vocabulary import OUTCOME_RANK as OUTCOME_RANK
+from ..questionnaire.vocabulary import OUTCOME_RANK as OUTCOME_RANK
+from .base import REFERENCE_ALPHABET, Base, JSONType, UTCDateTime, new_reference, new_token, utcnow
+from .outbox import OutboxDisabledTarget, OutboxMessage
+from .visits import ApiKey, Patient, Visit, VisitLink
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-# Letters and digits that cannot be mistaken for one another when read aloud or typed.
-REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-def utcnow() -> dt.datetime:
-    """The current time in UTC (passed as a function, so evaluated per row); see clock."""
-    return clock.now()
-
-
-def new_reference() -> str:
-    """A short, unguessable reference such as K7QM-4XR2-PD9H (60 random bits)."""
-    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(12))
-    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
-
-
-def new_token() -> str:
-    """A random token for a draft (256 bits)."""
-    return secrets.token_urlsafe(32)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        """Store in UTC; a naive time is taken to be UTC already."""
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(dt.UTC)
-        return value if dialect.name == "postgresql" or value is None else value.replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        """Read back as an aware UTC time."""
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value
-
-
-class Base(DeclarativeBase):
-    """Base class of the models."""
+__all__ = [
+    "OUTCOME_RANK",
+    "REFERENCE_ALPHABET",
+    "REVIEW_OUTCOMES",
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "ClinicSettings",
+    "Draft",
+    "JSONType",
+    "OutboxDisabledTarget",
+    "OutboxMessage",
+    "Patient",
+    "QuestionnaireVersion",
+    "QueueCount",
+    "RateLimitCounter",
+    "Review",
+    "SignInThrottle",
+    "Submission",
+    "UTCDateTime",
+    "User",
+    "Visit",
+    "VisitLink",
+    "new_reference",
+    "new_token",
+    "utcnow",
+]
 
 
 class QuestionnaireVersion(Base):
@@ -302,128 +291,3 @@ class ClinicSettings(Base):
     address: Mapped[str] = mapped_column(Text, default="")
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
-# --- Visits: patients, their visits, the personal links and the API keys (migration 0007) ---
-
-
-class Patient(Base):
-    """A patient of the clinic: who they are, how to reach them, the clinic's own reference."""
-
-    __tablename__ = "patients"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # the clinic's own (PMS) id
-    given_name: Mapped[str] = mapped_column(String(120))
-    family_name: Mapped[str] = mapped_column(String(120))
-    birth_date: Mapped[dt.date] = mapped_column(Date)
-    phone: Mapped[str] = mapped_column(String(40), default="")
-    email: Mapped[str] = mapped_column(String(254), default="")
-    language: Mapped[str | None] = mapped_column(String(16))
-    search_name: Mapped[str] = mapped_column(String(255), index=True)  # casefolded "given family"
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    visits: Mapped[list[Visit]] = relationship(back_populates="patient", order_by="Visit.starts_at")
-
-
-class Visit(Base):
-    """One booked visit: when, with whom, for what, and which questionnaire comes before it."""
-
-    __tablename__ = "visits"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # UTC; shown in clinic time
-    clinician: Mapped[str] = mapped_column(String(120), default="")
-    treatment: Mapped[str] = mapped_column(String(120), default="acupuncture")
-    kind: Mapped[str] = mapped_column(String(12))  # first | later
-    questionnaire_id: Mapped[str] = mapped_column(String(64))  # acupuncture-low-back-pain | follow-up
-    status: Mapped[str] = mapped_column(String(12), default="booked")  # booked | cancelled
-    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # a PMS booking id
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    patient: Mapped[Patient] = relationship(back_populates="visits")
-
-    __table_args__ = (Index("ix_visits_starts_at_status", "starts_at", "status"),)
-
-
-class VisitLink(Base):
-    """A personal link to a visit's questionnaire. The token carries only this row's id and
-    a random nonce, signed; the nonce is stored hashed, so reissue and revoke are one write."""
-
-    __tablename__ = "visit_links"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
-    purpose: Mapped[str] = mapped_column(String(16))  # screening | aftercare
-    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the nonce
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    identified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    failures: Mapped[int] = mapped_column(default=0)  # wrong dates of birth
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-
-class ApiKey(Base):
-    """A key a practice-management system uses to push bookings; only its hash is kept."""
-
-    __tablename__ = "api_keys"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
-    prefix: Mapped[str] = mapped_column(String(16), unique=True)  # shown to admins to tell keys apart
-    key_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the whole key
-    scopes: Mapped[list] = mapped_column(JSONType, default=list)  # e.g. ["visits:write", "visits:read"]
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-
-class OutboxMessage(Base):
-    """One message to send (an email, a webhook call, a text), queued in the same
-    transaction as the event that causes it and sent by the relay (screening/outbox/).
-
-    `dedupe_key` is unique per event, channel and recipient, so an event can never be
-    queued twice. `payload` holds only what may leave the app: no patient details.
-    """
-
-    __tablename__ = "outbox"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # One id per event, shared by its messages; sent as `webhook-id`, the same on every retry.
-    event_id: Mapped[str] = mapped_column(String(32))
-    event: Mapped[str] = mapped_column(String(40))  # submission.urgent, submission.created, ...
-    channel: Mapped[str] = mapped_column(String(16))  # email | webhook | sms
-    target: Mapped[str] = mapped_column(String(254))  # an address, or a configured endpoint's name
-    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
-    reference: Mapped[str | None] = mapped_column(String(16), index=True)  # the submission, if any
-    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    payload: Mapped[dict] = mapped_column(JSONType, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed|dead
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-    __table_args__ = (
-        # The relay's claim: due rows by status and time.
-        Index("ix_outbox_due", "status", "next_attempt_at"),
-        Index("ix_outbox_created", "created_at", "id"),
-    )
-
-
-class OutboxDisabledTarget(Base):
-    """A webhook endpoint that answered 410 Gone: nothing more is sent to it until an
-    admin enables it again on the deliveries page."""
-
-    __tablename__ = "outbox_disabled_targets"
-
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    target: Mapped[str] = mapped_column(String(254), primary_key=True)
-    disabled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    reason: Mapped[str] = mapped_column(String(200), default="")
