@@ -15,7 +15,7 @@ from flask.helpers import get_debug_flag
 from sqlalchemy import select
 from werkzeug.serving import is_running_from_reloader
 
-from . import audit, clock, db, i18n, migrate, rules, seed, versions
+from . import audit, clock, db, embedded_cases, i18n, migrate, rules, seed, versions
 from .estimate import estimate
 from .fhir import commands as fhir_commands
 from .models import User
@@ -136,8 +136,8 @@ def check_one(path: Path, loaded: dict[Path, Definition], ids: dict[str, str], f
         click.echo(exc.report(), err=True)
         return False
     loaded.setdefault(path.resolve(), defn)
-    results, _ = rules.run_cases(defn)
-    problems = rules.case_problems(defn) + i18n.check_catalogs(defn)
+    results, _ = embedded_cases.run_cases(defn)
+    problems = embedded_cases.case_problems(defn) + i18n.check_catalogs(defn)
     qid = defn.questionnaire.id
     if qid in ids:
         where = ("questionnaire", "id")

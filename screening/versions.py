@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from . import db, rules
+from . import db, embedded_cases
 from .models import QuestionnaireVersion
 from .questionnaire import Definition, Problem, QuestionnaireError, QuestionnairesError, from_data, load
 
@@ -86,7 +86,7 @@ def _checked(path: Path, loaded: dict[Path, Definition]) -> Definition:
         if first is not None and all(loaded.get(p) is d for p, d in first[1].items()):
             return first[0]
     definition = load(path, loaded)
-    problems = rules.case_problems(definition)
+    problems = embedded_cases.case_problems(definition)
     if problems:
         raise QuestionnaireError(str(path), problems)
     if key[1] is not None:

@@ -62,7 +62,7 @@ def fingerprint(defn: Definition) -> str:
 
 def problems(defn: Definition) -> list[Problem]:
     """What the file's own declarations say is wrong (the cases are run, and the sign-off
-    compared, in `rules.case_problems`)."""
+    compared, in `embedded_cases.case_problems`)."""
     found: list[Problem] = []
     if defn.safety is None:
         return found
