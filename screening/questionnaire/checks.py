@@ -1,4 +1,6 @@
-"""Checks that need the whole definition: ids, references, values, sources, embedded cases."""
+"""Checks that need the whole definition: ids, references, values, sources, embedded cases.
+
+The checks of earlier answers (`first_visit.<id>`, `last_check.<id>`) are in earlier.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from . import conditions as cond
-from . import safety
+from . import earlier, safety
 from .problems import Path, Problem, format_path
 from .qtypes import CHOICE_TYPES, NUMERIC_TYPES, TYPE_KEYS, TYPED_KEYS, AnswerError, parse_date
 from .schema import IDENT, RESERVED_SECTION_IDS, SLUG, SOURCE_REF_RE, Definition, Derived, FlagDef, Question, Rule
@@ -277,43 +279,11 @@ class _Checker:
 
     def _earlier_reference(self, check: cond.Check) -> None:
         """`first_visit.<id>` or `last_check.<id>`: an answer the patient gave before."""
-        scope, name = cond.scope_of(check.name) or ("", "")
-        d = self.defn
-        if scope not in cond.SCOPES:
-            self.add(
-                check.path,
-                f"'{check.name}': '{scope}' is not a set of earlier answers (expected {' or '.join(cond.SCOPES)})",
-            )
-            return
-        if scope == "first_visit" and d.first_visit is None:
-            self.add(
-                check.path,
-                f"'{check.name}' names a first-visit answer, but this file names no first-visit questionnaire"
-                " (first_visit: ../questions.yaml)",
-            )
-            return
-        earlier = self._earlier(scope)
-        if earlier is None:
-            return  # a stored version: checked against its first visit when it was served
-        if name in earlier.derived:
-            self._values_fit(check.condition, None, derived=True)
-            return
-        q = earlier.questions.get(name) if earlier is not d else self._all_questions().get(name)
-        if q is None:
-            where = (
-                "this questionnaire" if scope == "last_check" else f"the first-visit questionnaire ({d.first_visit})"
-            )
-            self.add(check.path, f"'{name}' is not a question or derived value of {where}")
-            return
-        self._values_fit(check.condition, q, derived=False)
-
-    def _earlier(self, scope: str) -> Definition | None:
-        """The questionnaire whose answers a scope names (None: not known here)."""
-        return self.defn if scope == "last_check" else self.defn.first_visit_definition
-
-    def _all_questions(self) -> dict[str, Question]:
-        """Every question of this file by id (not only those met so far)."""
-        return {q.id: q for s in self.defn.sections for q in s.questions}
+        found = earlier.resolve(self.defn, check.name)
+        if isinstance(found, str):
+            self.add(check.path, found)
+        elif found is not None:
+            self._values_fit(check.condition, found.question, derived=found.derived)
 
     def _derived(self, path: Path, name: str, derived: Derived) -> None:
         """A derived value: its name is free and its source is a date question."""
@@ -367,28 +337,6 @@ class _Checker:
         for ri, r in enumerate(self.defn.rules):
             yield ("rules", ri), r
 
-    def _case_earlier(self, path: Path, scope: str, given: dict[str, Any], today: dt.date | None) -> None:
-        """A case's earlier answers are valid answers to the questionnaire they came from."""
-        if scope not in cond.SCOPES:
-            self.add(path, f"'{scope}' is not a set of earlier answers (expected {' or '.join(cond.SCOPES)})")
-            return
-        if scope == "first_visit" and self.defn.first_visit is None:
-            self.add(path, "this file names no first-visit questionnaire (first_visit: ../questions.yaml)")
-            return
-        earlier = self._earlier(scope)
-        if earlier is None:
-            return
-        questions = self._all_questions() if earlier is self.defn else earlier.questions
-        for qid, value in given.items():
-            q = questions.get(qid)
-            if q is None:
-                self.add(path + (qid,), f"'{qid}' is not a question of the {scope.replace('_', ' ')} questionnaire")
-                continue
-            try:
-                q.coerce(value, today)
-            except AnswerError as exc:
-                self.add(path + (qid,), f"{value!r} is not a valid answer to '{qid}': {exc}")
-
     def _cases(self) -> None:
         """Test cases name real questions, give valid answers and expect real flag ids."""
         d = self.defn
@@ -408,7 +356,7 @@ class _Checker:
                 except AnswerError as exc:
                     self.add(path + ("answers", qid), f"{value!r} is not a valid answer to '{qid}': {exc}")
             for scope, given in (case.earlier or {}).items():
-                self._case_earlier(path + ("earlier", scope), scope, given, today)
+                self.problems += earlier.case_answer_problems(d, path + ("earlier", scope), scope, given, today)
             if case.today and parse_date(case.today) is None:
                 self.add(path + ("today",), f"{case.today!r} is not a real date")
             for fi, fid in enumerate(case.flags or ()):
