@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
+from screening.embedded_cases import case_problems
 from screening.questionnaire import load, safety
-from screening.rules import case_problems
 
 from .common import ROOT, Server, Target
 

@@ -264,17 +264,3 @@ def case_earlier(
         else:
             out[scope] = earlier_scope(source, coerce_answers(source, answers, today), today)
     return out
-
-
-# The embedded-case runner moved to embedded_cases.py; its names are still importable from here.
-_MOVED_TO_EMBEDDED_CASES = frozenset({"CaseResult", "case_problems", "run_cases"})
-
-
-def __getattr__(name: str) -> Any:
-    """`rules.run_cases`, `rules.case_problems` and `rules.CaseResult`, from their new home
-    (looked up when first asked for, because embedded_cases imports this module)."""
-    if name in _MOVED_TO_EMBEDDED_CASES:
-        from . import embedded_cases
-
-        return getattr(embedded_cases, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from screening import create_app, db, migrate, rules
+from screening import create_app, db, embedded_cases, migrate
 from screening.models import Base
 from screening.questionnaire import Definition, QuestionnaireError, loads
 
@@ -89,7 +89,7 @@ def checked(path: str) -> Definition:
 def _checked(path: str, text: str) -> Definition:
     """checked(), for one content of the file."""
     definition = loads(text, source=path)
-    problems = rules.case_problems(definition)
+    problems = embedded_cases.case_problems(definition)
     if problems:
         raise QuestionnaireError(path, problems)
     return definition

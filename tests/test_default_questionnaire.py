@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from screening import rules
+from screening import embedded_cases, rules
 from screening.questionnaire import load
 
 from .conftest import DEFAULT
@@ -236,14 +236,14 @@ def test_information_is_honest_about_the_evidence():
 @pytest.mark.parametrize("case", DEFN.tests, ids=[c.name for c in DEFN.tests])
 def test_embedded_case(case):
     """Each case in questions.yaml gives its expected outcome and flags."""
-    results, _ = rules.run_cases(DEFN.model_copy(update={"tests": [case]}))
+    results, _ = embedded_cases.run_cases(DEFN.model_copy(update={"tests": [case]}))
     (result,) = results
     assert (result.outcome, result.flags) == (result.expected_outcome, result.expected_flags)
 
 
 def test_every_flag_of_the_default_file_is_exercised():
     """Every flag, of every level, fires in at least one passing embedded case."""
-    results, unexercised = rules.run_cases(DEFN)
+    results, unexercised = embedded_cases.run_cases(DEFN)
     assert all(r.passed for r in results)
     assert unexercised == []
     fired = {key for r in results for key in r.fired}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from screening import clock, create_app, rules, versions
+from screening import clock, create_app, embedded_cases, rules, versions
 from screening.intake import drafts
 from screening.questionnaire import QuestionnaireError, load, loads
 
@@ -69,17 +69,17 @@ def test_every_embedded_case_passes_and_every_serious_flag_is_covered(follow_up,
     """Each questionnaire's own cases pass, cover every urgent flag with its advice, and the
     sign-off matches its safety-critical text."""
     for defn in (follow_up, aftercare):
-        results, unexercised = rules.run_cases(defn)
+        results, unexercised = embedded_cases.run_cases(defn)
         assert all(r.passed for r in results), [r for r in results if not r.passed]
         assert unexercised == []
-        assert rules.case_problems(defn) == []
+        assert embedded_cases.case_problems(defn) == []
 
 
 @pytest.mark.parametrize("defn_name", ["follow_up", "aftercare"])
 def test_every_flag_and_rule_is_fired_by_one_case_and_not_by_another(defn_name, request):
     """Every rule both ways, in the file's own cases: some case fires it, some case does not."""
     defn = request.getfixturevalue(defn_name)
-    results, _ = rules.run_cases(defn)
+    results, _ = embedded_cases.run_cases(defn)
     for owner, index, _flag in defn.question_flags():
         fired = [r for r in results if (owner, index) in r.fired]
         asked = [r for r in results if owner in defn.tests[r.index].answers and (owner, index) not in r.fired]
@@ -231,7 +231,7 @@ def test_a_change_to_a_shared_question_changes_every_questionnaire_using_it(tmp_
     after = load(clinic / "questionnaires" / "follow-up.yaml")
     assert after.version != before.version
     assert after.questions["saddle_numbness"].flags[0].reason == "Saddle numbness - CES?"
-    problems = rules.case_problems(after)
+    problems = embedded_cases.case_problems(after)
     assert any(p.path == ("safety", "sign_off", "fingerprint") for p in problems)
 
 
@@ -266,7 +266,7 @@ tests:
 """,
     )
     defn = load(path)
-    assert rules.case_problems(defn) == []
+    assert embedded_cases.case_problems(defn) == []
     assert defn.outcomes.urgent.advice["emergency"].startswith("Go to A&E")
     assert defn.questions["bleeding_disorder"].flags[0].level == "contraindication"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from screening import rules
+from screening import embedded_cases
 from screening.questionnaire import QuestionnaireError, load, loads, safety
 
 from .conftest import DEFAULT
@@ -156,7 +156,7 @@ def test_a_case_may_state_the_dropped_answers(tmp_path):
     defn = load(DEFAULT)
     case = next(c for c in defn.tests if c.name == "stale answers to hidden questions are dropped")
     wrong = case.model_copy(update={"dropped": ["pregnant"]})
-    results, _ = rules.run_cases(defn.model_copy(update={"tests": [wrong]}))
+    results, _ = embedded_cases.run_cases(defn.model_copy(update={"tests": [wrong]}))
     assert not results[0].passed
     assert results[0].mismatches == (
         (
@@ -166,7 +166,7 @@ def test_a_case_may_state_the_dropped_answers(tmp_path):
         ),
     )
     right = case.model_copy(update={"dropped": ["cancer_back_pain_checked", "pregnant"]})
-    results, _ = rules.run_cases(defn.model_copy(update={"tests": [right]}))
+    results, _ = embedded_cases.run_cases(defn.model_copy(update={"tests": [right]}))
     assert results[0].passed, results[0].mismatches
 
 
