@@ -10,7 +10,7 @@ import io
 import re
 from pathlib import Path
 
-from screening import db
+from screening import db, i18n
 from screening.fhir.records import submission_bundle
 from screening.models import Submission
 from screening.questionnaire import load
@@ -60,6 +60,28 @@ def test_a_patient_answers_in_polish_and_every_page_says_so(tmp_path):
         stored = db.session().query(Submission).filter_by(reference=reference).one()
         assert stored.language == "pl"
         assert stored.outcome == "suitable"
+
+
+def test_the_next_patient_on_a_shared_device_does_not_inherit_the_language(tmp_path):
+    """Sending forgets the browser (drafts.forget_browser), the patient's language with it:
+    the start page that follows begins the next patient's form, and from there on the
+    pages are in the clinic's language again."""
+    app = polish_app(tmp_path)
+    patient, _, _ = send_in_polish(app)
+    with patient.client.session_transaction() as session:
+        assert session[i18n.CHOICE] == "pl"
+    patient.get("/")  # the next patient taps the start page: the browser is forgotten
+    with patient.client.session_transaction() as session:
+        assert i18n.CHOICE not in session
+    for path in ("/", "/intake/warning_signs"):
+        page = patient.get(path)
+        assert HTML_LANG.search(page.text).groups() == ("en-GB", "ltr"), path
+    # Choosing again on the start page of a forgotten browser keeps the new choice.
+    patient2, _, _ = send_in_polish(polish_app(tmp_path / "again"))
+    page = patient2.get("/?lang=pl")
+    with patient2.client.session_transaction() as session:
+        assert session[i18n.CHOICE] == "pl"
+    assert HTML_LANG.search(patient2.get("/intake/warning_signs").text).groups() == ("pl", "ltr")
 
 
 def test_a_page_in_english_is_unchanged_when_polish_is_offered(tmp_path):
