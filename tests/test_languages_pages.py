@@ -84,6 +84,49 @@ def test_the_next_patient_on_a_shared_device_does_not_inherit_the_language(tmp_p
     assert HTML_LANG.search(patient2.get("/intake/warning_signs").text).groups() == ("pl", "ltr")
 
 
+def test_the_words_the_app_writes_itself_and_month_names_are_polish_on_a_polish_page(tmp_path):
+    """Yes and no, the body map's areas (picture, list and caption), a date's month names
+    in its error and on the check page, and a month typed by its Polish name."""
+    app = polish_app(tmp_path)
+    answers = all_clear_answers(load(DEFAULT))
+    patient = Patient(app.test_client())
+    patient.get("/?lang=pl")
+    warning = patient.get("/intake/warning_signs").text
+    assert set(CHOICE_LABEL.findall(warning)) == {"Tak", "Nie"}
+    sections = list(answers)
+    for section_id in sections[: sections.index("where_it_hurts")]:
+        assert patient.answer(section_id, answers[section_id]).status_code == 302, section_id
+    body_map = patient.get("/intake/where_it_hurts").text
+    assert "<title>Dolna część pleców</title>" in body_map and "<title>Szyja</title>" in body_map
+    assert "Tył lewego podudzia (łydka)" in body_map  # the back view's calves
+    assert {"Szyja", "Dolna część pleców", "Prawe kolano"} <= set(CHOICE_LABEL.findall(body_map))
+    assert 'data-group-label="Mapa ciała: wybierz miejsca, które bolą"' in body_map
+    assert "Lower back" not in body_map and "Neck" not in body_map
+    where = answers["where_it_hurts"] | {"pain_areas": ["neck", "lower_back"]}
+    assert patient.answer("where_it_hurts", where).status_code == 302
+    about = dict(answers["about_you"])
+    about.pop("date_of_birth")
+    wrong = patient.answer("about_you", about | BOXES("30", "2", "1980"))
+    assert wrong.status_code == 400  # the page again, with the error
+    assert "luty 1980 ma 29 dni" in wrong.text and "February" not in wrong.text
+    assert patient.answer("about_you", about | BOXES("27", "marca", "1970")).status_code == 302
+    for section_id in sections[sections.index("about_you") + 1 :]:
+        assert patient.answer(section_id, answers[section_id]).status_code == 302, section_id
+    check = patient.get("/intake/check").text
+    assert "27 marca 1970" in check and "March" not in check
+    assert "Szyja, Dolna część pleców" in check
+    assert re.search(r">\s*Nie\s*<", check) and not re.search(r">\s*No\s*<", check)
+    assert "Marked: Neck" not in check
+
+
+def BOXES(day: str, month: str, year: str) -> dict[str, str]:
+    """The three boxes of the date of birth."""
+    return {"date_of_birth-day": day, "date_of_birth-month": month, "date_of_birth-year": year}
+
+
+CHOICE_LABEL = re.compile(r'<label class="choice-label" for="[^"]+">([^<]*)</label>')
+
+
 def test_a_page_in_english_is_unchanged_when_polish_is_offered(tmp_path):
     app = polish_app(tmp_path)
     page = app.test_client().get("/")

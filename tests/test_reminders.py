@@ -19,6 +19,7 @@ from screening.models import OutboxMessage, Submission, Visit, VisitLink
 from screening.outbox import schedule
 
 from .conftest import DEFAULT, Patient, checked, make_app
+from .test_i18n import catalogs
 from .test_outbox import RECIPIENTS, Mailbox, alert_config, audited, hook, one_pass, rows
 from .visits_helpers import BIRTH, new_visit, open_link, pages_to_answer, path_of
 
@@ -348,3 +349,28 @@ def test_the_aftercare_link_after_the_screening_was_sent_opens_the_check_not_the
         reopened = again.get(path_of(made.url))
         assert reopened.status_code == 303
         assert again.post("/i/check", BIRTH).location.endswith("/i/sent")
+
+
+# --- In the patient's language ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reviewed", "subject", "when"),
+    [
+        (True, "Przypomnienie: Twoja wizyta 4 grudnia", "przed wizytą (piątek 4 grudnia o godz. 14:00):"),
+        (False, "Reminder: your appointment on 4 December", "before your visit on Friday 4 December at 14:00:"),
+    ],
+)
+def test_a_polish_patients_reminder_is_in_polish_only_once_the_translation_is_reviewed(
+    tmp_path, smtp, reviewed, subject, when
+):
+    """The visit's language (the patient's) writes the message, words and day and month
+    names, when patients are offered it; an unreviewed translation never reaches them."""
+    app = reminders_app(tmp_path, smtp, TRANSLATIONS_PATH=str(catalogs(tmp_path, reviewed=reviewed)))
+    book(app, "2026-11-25 09:00", "2026-12-04 14:00", language="pl")
+    with clock.frozen(at("2026-12-02 13:00")):
+        assert one_pass(app).sent == 1
+    [mail] = to_patient(smtp)
+    assert mail["Subject"] == subject
+    assert when in mail.get_content()
+    link_in(mail)  # the link, once
