@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from screening import clock, db, versions
+from screening import clock, db, i18n, versions
 from screening.models import OutboxMessage, Submission, Visit, VisitLink
 from screening.outbox import schedule
 
@@ -374,3 +374,37 @@ def test_a_polish_patients_reminder_is_in_polish_only_once_the_translation_is_re
     assert mail["Subject"] == subject
     assert when in mail.get_content()
     link_in(mail)  # the link, once
+
+
+def test_a_polish_patients_aftercare_check_is_in_polish_and_says_nothing_clinical(tmp_path, smtp, httpserver):
+    """The check is written in the language the patient answered the screening in, with
+    the aftercare questionnaire's own help line from its (reviewed) Polish catalog; by
+    email and by text, no clinical word in either language."""
+    httpserver.expect_request("/sms", method="POST").respond_with_data("ok")
+    hooks = [hook(httpserver.url_for("/sms"), ("visit.reminder", "visit.aftercare"), name="sms", sms=True)]
+    app = reminders_app(tmp_path, smtp, ALERT_WEBHOOKS=hooks, TRANSLATIONS_PATH=str(catalogs(tmp_path)))
+    made = book(app, "2026-11-25 09:00", "2026-12-04 16:00", language="pl")
+    with clock.frozen(at("2026-12-01 10:00")):
+        send_screening(app, made.url)
+    with app.app_context():
+        [screening] = db.session().scalars(select(Submission)).all()
+        assert screening.language == "pl"  # the visit's language was the page's
+    with clock.frozen(at("2026-12-05 09:00")):
+        assert one_pass(app).sent == 2
+    [mail] = to_patient(smtp)
+    assert mail["Subject"] == "Jak się czujesz? Krótkie pytania po wizycie 4 grudnia"
+    text = mail.get_content()
+    assert "po wizycie (piątek 4 grudnia o godz. 16:00)" in text
+    assert "W nagłym wypadku zadzwoń pod 999." in text  # the help line, its links' words only
+    [(request, _)] = httpserver.log
+    sms = json.loads(request.get_data(as_text=True))["data"]["text"]
+    assert ": Jak się czujesz? Krótkie pytania po wizycie 4 grudnia. https://clinic.example/i?t=" in sms
+    with app.app_context():
+        words = {"akupunktur", "plec", "pleców", "igł", "igieł", "ból", "bol", "Maria", "Smith", "1970"}
+        for qid in ("acupuncture-low-back-pain", "aftercare"):
+            polish = i18n.translated(versions.definition(qid), "pl")
+            words.add(polish.questionnaire.title)
+            words |= {q.label for q in polish.questions.values()}
+    for body in (mail["Subject"] + text, sms):
+        for word in words:
+            assert word.lower() not in body.lower(), word
