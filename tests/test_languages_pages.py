@@ -78,7 +78,7 @@ def test_the_next_patient_on_a_shared_device_does_not_inherit_the_language(tmp_p
         assert HTML_LANG.search(page.text).groups() == ("en-GB", "ltr"), path
     # Choosing again on the start page of a forgotten browser keeps the new choice.
     patient2, _, _ = send_in_polish(polish_app(tmp_path / "again"))
-    page = patient2.get("/?lang=pl")
+    patient2.get("/?lang=pl")
     with patient2.client.session_transaction() as session:
         assert session[i18n.CHOICE] == "pl"
     assert HTML_LANG.search(patient2.get("/intake/warning_signs").text).groups() == ("pl", "ltr")

@@ -408,3 +408,27 @@ def test_a_polish_patients_aftercare_check_is_in_polish_and_says_nothing_clinica
     for body in (mail["Subject"] + text, sms):
         for word in words:
             assert word.lower() not in body.lower(), word
+
+
+def test_the_clinics_alert_about_a_polish_patients_urgent_check_is_in_the_clinics_language(tmp_path, smtp):
+    app = reminders_app(tmp_path, smtp, TRANSLATIONS_PATH=str(catalogs(tmp_path)))
+    made = book(app, "2026-11-25 09:00", "2026-12-04 14:00", language="pl")
+    with clock.frozen(at("2026-12-01 10:00")):
+        send_screening(app, made.url)
+    with clock.frozen(at("2026-12-05 09:00")):
+        one_pass(app)
+    [mail] = to_patient(smtp)
+    assert mail["Subject"].startswith("Jak się czujesz?")
+    with clock.frozen(at("2026-12-05 11:00")):
+        patient = Patient(app.test_client())
+        assert open_link(patient, link_in(mail)).status_code == 303
+        assert "Jak się czujesz po akupunkturze?" in patient.get("/").text  # the patient reads Polish
+        page, answers = aftercare_answers(after_breathless_chest_pain="yes")[0]
+        stop = patient.get(patient.answer(page, answers).location)
+        assert 'href="tel:999"' in stop.text and 'lang="pl"' in stop.text
+        assert patient.submit().status_code in (302, 303)
+        one_pass(app)
+    for address in RECIPIENTS:
+        [alert] = smtp.to(address)
+        assert "an aftercare check submission was marked urgent" in alert.get_content()
+        assert "Jak" not in alert["Subject"] and "zgłoszenie" not in alert.get_content()
