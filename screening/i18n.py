@@ -22,9 +22,12 @@ Accept-Language, and DEFAULT_LANGUAGE; each only if offered to them.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,18 +35,20 @@ from urllib.parse import urlencode
 
 import click
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from flask import Flask, current_app, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
 from flask.cli import with_appcontext
-from flask_babel import Babel, Domain, get_locale  # type: ignore[import-untyped]
+from flask_babel import Babel, Domain, force_locale, get_locale, gettext  # type: ignore[import-untyped]
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.utils import cached_property
 
+from . import memorable_date, versions
 from .config import ROOT
-from .questionnaire import Definition, Problem, QuestionnaireError
+from .questionnaire import Definition, Problem, QuestionnaireError, qtypes
 from .questionnaire import translations as qt
 from .versions import current_definition
 
@@ -338,6 +343,92 @@ def page_languages() -> list[dict[str, Any]]:
     ]
 
 
+# --- Words and dates written in code, on a patient's page ------------------------------
+
+# Machines' requests (the API, health checks) read the clinic's language, like clinicians.
+MACHINE_BLUEPRINTS = frozenset({"api", "health"})
+
+
+def _page_locale() -> Locale | None:
+    """The locale of a patient's page in another language than the clinic's, else None."""
+    if not has_request_context() or request.blueprint in CLINICIAN_BLUEPRINTS | MACHINE_BLUEPRINTS:
+        return None
+    locale = get_locale()
+    if locale is None or str(locale) == _locale_name(current_app.config["DEFAULT_LANGUAGE"]):
+        return None
+    return locale
+
+
+def code_words(text: str) -> str:
+    """A word the app writes itself (yes and no, the body map's areas) in the patient's
+    page's language; anywhere else as written."""
+    return gettext(text) if _page_locale() is not None else text
+
+
+def long_date(date: dt.date) -> str:
+    """27 March 1980, or 27 marca 1980 on a Polish page."""
+    locale = _page_locale()
+    if locale is None:
+        return f"{date.day} {date:%B %Y}"
+    return format_date(date, "d MMMM y", locale=locale)
+
+
+def month_year(month: int, year: int) -> str:
+    """February 2023, or luty 2023 on a Polish page (the month's name on its own)."""
+    locale = _page_locale()
+    if locale is None:
+        return f"{calendar.month_name[month]} {year}"
+    return format_date(dt.date(year, month, 1), "LLLL y", locale=locale)
+
+
+def month_number(name: str) -> int | None:
+    """The month a typed name means: an English name anywhere, and on a patient's page in
+    another language that language's names too (marzec, marca, mar)."""
+    found = memorable_date.MONTHS.get(name.lower().rstrip("."))
+    locale = _page_locale()
+    if found is not None or locale is None:
+        return found
+    wanted = name.lower().rstrip(".")
+    for context in ("format", "stand-alone"):
+        for width in ("wide", "abbreviated"):
+            for number, month in locale.months[context][width].items():
+                if month.lower().rstrip(".") == wanted:
+                    return int(number)
+    return None
+
+
+def localise_code() -> None:
+    """Let the core's own words and dates (qtypes, memorable_date) follow the page's language."""
+    qtypes.LANGUAGE.update(words=code_words, date=long_date)
+    memorable_date.LANGUAGE.update(long=long_date, month_year=month_year, month=month_number)
+
+
+# --- Messages to patients (emails, texts) -------------------------------------------------
+
+
+def message_language(questionnaire_id: str | None, *wanted: str | None) -> str:
+    """The language to write a patient's message in: the first of `wanted` (the language
+    they answered in, the visit's) that patients are offered for the questionnaire the
+    message links to, else the clinic's. An unreviewed translation never reaches a
+    patient, on a page or in a message; the clinicians' alerts are always in the clinic's."""
+    default = state().default
+    if questionnaire_id is None:
+        return default
+    try:
+        offered = reviewed_languages(versions.definition(questionnaire_id))
+    except LookupError:
+        return default
+    return next((tag for tag in wanted if tag and tag in offered), default)
+
+
+@contextmanager
+def writing_in(tag: str) -> Iterator[None]:
+    """The pages' catalog and dates of `tag` (a BCP 47 tag) for what is written inside,
+    in a request or not (a message built by the outbox relay)."""
+    with force_locale(_locale_name(tag)):
+        yield
+
+
 # --- The questionnaire in a language --------------------------------------------------
 
 
@@ -421,22 +512,43 @@ def translations_group() -> None:
     """Catalogs of the questionnaire's and the pages' texts."""
 
 
-@translations_group.command("update")
-@with_appcontext
-def update_command() -> None:
-    """Write the questionnaire's template and bring every catalog up to today's English
-    (a changed text keeps its old translation marked fuzzy, never shown until checked)."""
-    defn = current_definition()
-    source = Path(current_app.config["QUESTIONS_PATH"]).name
+def _questionnaire(questionnaire_id: str | None) -> tuple[Definition, str, Path]:
+    """A questionnaire (the default one when no id is given), its file's name, and the
+    folder of its catalogs."""
+    try:
+        defn = versions.definition(questionnaire_id) if questionnaire_id else current_definition()
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    source = Path(defn.source or current_app.config["QUESTIONS_PATH"]).name
     folder = Path(current_app.config["TRANSLATIONS_PATH"]) / "questionnaires" / defn.questionnaire.id
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "questionnaire.pot").write_text(qt.template(defn, source), encoding="utf-8")
-    for path in sorted(folder.glob("*.po")):
-        path.write_text(qt.update(defn, path.read_text(encoding="utf-8"), source), encoding="utf-8")
-        click.echo(f"updated {path}")
+    return defn, source, folder
+
+
+QUESTIONNAIRE_OPTION = click.option(
+    "--questionnaire", "questionnaire_id", default=None, help="A questionnaire's id (default: the default one)."
+)
+
+
+@translations_group.command("update")
+@click.option(
+    "--questionnaire", "questionnaire_id", default=None, help="Only this questionnaire's catalogs (default: every one)."
+)
+@with_appcontext
+def update_command(questionnaire_id: str | None) -> None:
+    """Write each questionnaire's template and bring every catalog up to today's English
+    (a changed text keeps its old translation marked fuzzy, never shown until checked)."""
+    for qid in [questionnaire_id] if questionnaire_id else versions.questionnaire_ids():
+        defn, source, folder = _questionnaire(qid)
+        if qid != versions.default_id() and not folder.is_dir():
+            continue  # not translated at all: nothing to write
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "questionnaire.pot").write_text(qt.template(defn, source), encoding="utf-8")
+        for path in sorted(folder.glob("*.po")):
+            path.write_text(qt.update(defn, path.read_text(encoding="utf-8"), source), encoding="utf-8")
+            click.echo(f"updated {path}")
     pages = Path(current_app.config["TRANSLATIONS_PATH"]) / "pages"
     pot = pages / "messages.pot"
-    if pot.exists():
+    if pot.exists() and not questionnaire_id:
         for path in sorted(pages.glob("*/LC_MESSAGES/messages.po")):
             path.write_text(update_pages(path.read_text(encoding="utf-8"), pot.read_text(encoding="utf-8")))
             click.echo(f"updated {path}")
@@ -444,16 +556,17 @@ def update_command() -> None:
 
 @translations_group.command("init")
 @click.argument("language")
+@QUESTIONNAIRE_OPTION
 @with_appcontext
-def init_command(language: str) -> None:
-    """Start a catalog of the questionnaire for LANGUAGE (a BCP 47 tag such as pl), unreviewed."""
-    defn = current_definition()
-    folder = Path(current_app.config["TRANSLATIONS_PATH"]) / "questionnaires" / defn.questionnaire.id
+def init_command(language: str, questionnaire_id: str | None) -> None:
+    """Start a catalog of a questionnaire for LANGUAGE (a BCP 47 tag such as pl), unreviewed."""
+    defn, source, folder = _questionnaire(questionnaire_id)
     path = folder / f"{language}.po"
     if path.exists():
         raise click.ClickException(f"{path} exists already: use `translations update`")
     folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(qt.new_catalog(defn, language, Path(current_app.config["QUESTIONS_PATH"]).name), encoding="utf-8")
+    (folder / "questionnaire.pot").write_text(qt.template(defn, source), encoding="utf-8")
+    path.write_text(qt.new_catalog(defn, language, source), encoding="utf-8")
     click.echo(f"created {path}: translate it, then have a qualified translator review it")
 
 
@@ -477,8 +590,9 @@ class _PoDomain(Domain):
     """Flask-Babel's domain, reading the catalogs compiled at start-up instead of .mo files."""
 
     def get_translations(self) -> Translations | NullTranslations:
-        """This page's language's catalog, or none (the words as written)."""
-        if not has_request_context():
+        """This page's (or message's, see `writing_in`) language's catalog, or none (the
+        words as written); outside a request and a `writing_in`, the clinic's language."""
+        if not has_app_context():
             return NullTranslations()
         pages = current_app.extensions[STATE].pages.get(language())
         return pages.translations if pages is not None else NullTranslations()
@@ -504,6 +618,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", _locale_name(app.config["DEFAULT_LANGUAGE"]))
     _Babel(app, locale_selector=select_locale)
     app.before_request(remember_choice)
+    localise_code()
     app.jinja_env.globals.update(
         page_lang=page_lang,
         html_lang=html_lang,
@@ -512,6 +627,7 @@ def init_app(app: Flask) -> None:
         language_name=language_name,
         text_direction=direction,
     )
+    app.jinja_env.filters["code_words"] = code_words
     app.cli.add_command(translations_group)
 
 

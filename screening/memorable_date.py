@@ -11,7 +11,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 PARTS = ("day", "month", "year")
 
@@ -22,7 +23,7 @@ MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name}
 MONTHS["sept"] = 9
 
 ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
-DMY = re.compile(r"^\s*(\d{1,2})\s*[/.\- ]\s*(\d{1,2}|[A-Za-z]+)\s*[/.\- ]\s*(\d{4})\s*$")
+DMY = re.compile(r"^\s*(\d{1,2})\s*[/.\- ]\s*(\d{1,2}|[^\W\d_]+)\s*[/.\- ]\s*(\d{4})\s*$")
 
 
 def N_(text: str) -> str:
@@ -83,8 +84,31 @@ def _joined(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _long(date: dt.date) -> str:
+def _english_long(date: dt.date) -> str:
     return f"{date.day} {date:%B %Y}"
+
+
+def _english_month_year(month: int, year: int) -> str:
+    return f"{calendar.month_name[month]} {year}"
+
+
+def _english_month(name: str) -> int | None:
+    return MONTHS.get(name.lower().rstrip("."))
+
+
+# How a date reads in a message ("27 March 1980", "February 2023") and which month names
+# are understood when typed: English in this module, which knows no Flask; the app sets
+# them for the patient's page, so that a Polish page says "27 marca 1980" and understands
+# "marzec" (screening/i18n.py). English month names are understood on every page.
+LANGUAGE: dict[str, Callable[..., Any]] = {
+    "long": _english_long,
+    "month_year": _english_month_year,
+    "month": _english_month,
+}
+
+
+def _long(date: dt.date) -> str:
+    return LANGUAGE["long"](date)
 
 
 def parse(
@@ -109,7 +133,7 @@ def parse(
     day_text, month_text, year_text = raw["day"], raw["month"], raw["year"]
     if not day_text.isdigit() or not 1 <= int(day_text) <= 31:
         raise problem("day", ("day",), label=label)
-    month = int(month_text) if month_text.isdigit() else MONTHS.get(month_text.lower().rstrip("."))
+    month = int(month_text) if month_text.isdigit() else LANGUAGE["month"](month_text)
     if month is None or not 1 <= month <= 12:
         raise problem("month", ("month",), label=label)
     if not (year_text.isdigit() and len(year_text) == 4):
@@ -119,7 +143,7 @@ def parse(
         raise problem("year", ("year",), label=label)
     days_in_month = calendar.monthrange(year, month)[1]
     if day > days_in_month:
-        month_year = f"{calendar.month_name[month]} {year}"
+        month_year = LANGUAGE["month_year"](month, year)
         raise problem("days_in_month", ("day",), label=label, month_year=month_year, days=days_in_month)
     date = dt.date(year, month, day)
     if latest is not None and date > latest:

@@ -48,6 +48,10 @@ def test_a_patient_in_polish_from_start_to_outcome(polish_live, browser, outcome
             assert re.search(r"Krok \d+ z \d+", page.title())
             fill(page, dict(ALL_CLEAR[section.id]) | (changes if section.id == changed_section else {}))
             in_polish(page)
+            if section.id == "where_it_hurts":  # the body map's script names it in Polish too
+                assert page.get_attribute(".body-map svg", "aria-label") == "Mapa ciała: wybierz miejsca, które bolą"
+                lower_back = page.locator('.region[data-region="lower_back"]').first
+                assert lower_back.get_attribute("aria-label") == "Dolna część pleców"
             with page.expect_navigation():
                 page.click("#questions button[type=submit]")
             if "/intake/urgent" in page.url:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import g, render_template_string
 
-from screening import i18n
+from screening import i18n, versions
 from screening.questionnaire import safety
 from screening.versions import current_definition
 
@@ -307,3 +307,51 @@ def test_wtforms_own_messages_follow_the_pages_language(tmp_path):
             form = Probe()
             assert not form.validate()
             assert form.name.errors == [message]
+
+
+def test_check_questions_reports_the_follow_up_and_aftercare_translations_and_refuses_a_changed_999(tmp_path):
+    folder = catalogs(tmp_path, reviewed=False)
+    app = make_app(tmp_path, TRANSLATIONS_PATH=str(folder))
+    result = app.test_cli_runner().invoke(args=["check-questions"])
+    assert result.exit_code == 0, result.output
+    reports = re.findall(
+        r"Translation pl: (\d+) translated, 0 out of date, 0 missing, 0 refused; NOT reviewed.*\n"
+        r"(.*): valid questionnaire '([\w-]+)'",
+        result.output,
+    )
+    assert [found[2] for found in reports] == ["acupuncture-low-back-pain", "aftercare", "follow-up"]
+    assert all(int(found[0]) > 50 for found in reports)
+    po = folder / "questionnaires" / "aftercare" / "pl.po"
+    text = po.read_text(encoding="utf-8")
+    po.write_text(text.replace("zadzwoń pod [999](tel:999)", "zadzwoń pod [112](tel:112)"), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["check-questions"])
+    assert result.exit_code == 1
+    assert "the pl translation of questionnaire.help_now" in result.output and "drops the link tel:999" in result.output
+
+
+def test_the_translations_commands_start_and_update_any_questionnaires_catalog(tmp_path):
+    folder = catalogs(tmp_path, reviewed=False)
+    app = make_app(tmp_path, TRANSLATIONS_PATH=str(folder))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["translations", "init", "cy", "--questionnaire", "aftercare"])
+    assert result.exit_code == 0, result.output
+    made = (folder / "questionnaires" / "aftercare" / "cy.po").read_text(encoding="utf-8")
+    assert 'msgctxt "question.after_breathless_chest_pain.text"' in made and '"X-Reviewed: no\\n"' in made
+    assert runner.invoke(args=["translations", "init", "cy", "--questionnaire", "nope"]).exit_code == 1
+    before = (folder / "questionnaires" / "follow-up" / "pl.po").read_text(encoding="utf-8")
+    result = runner.invoke(args=["translations", "update", "--questionnaire", "follow-up"])
+    assert result.exit_code == 0, result.output
+    assert (folder / "questionnaires" / "follow-up" / "pl.po").read_text(encoding="utf-8") == before
+
+
+def test_the_follow_up_and_aftercare_checks_read_in_polish_once_reviewed(tmp_path):
+    reviewed = make_app(tmp_path / "a", TRANSLATIONS_PATH=str(catalogs(tmp_path / "a")))
+    with reviewed.app_context():
+        follow_up = versions.definition("follow-up")
+        assert i18n.translated(follow_up, "pl").questionnaire.title == "Przed kolejną sesją akupunktury"
+        aftercare = i18n.translated(versions.definition("aftercare"), "pl")
+        assert aftercare.questions["after_soreness"].text == "Czy miejsca, w które wbito igły, nadal bolą?"
+        assert i18n.reviewed_languages(follow_up) == ("en", "pl")
+    unreviewed = make_app(tmp_path / "b", TRANSLATIONS_PATH=str(catalogs(tmp_path / "b", reviewed=False)))
+    with unreviewed.app_context():
+        assert i18n.reviewed_languages(versions.definition("aftercare")) == ("en",)

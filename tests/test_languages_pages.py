@@ -10,7 +10,7 @@ import io
 import re
 from pathlib import Path
 
-from screening import db
+from screening import db, i18n
 from screening.fhir.records import submission_bundle
 from screening.models import Submission
 from screening.questionnaire import load
@@ -60,6 +60,71 @@ def test_a_patient_answers_in_polish_and_every_page_says_so(tmp_path):
         stored = db.session().query(Submission).filter_by(reference=reference).one()
         assert stored.language == "pl"
         assert stored.outcome == "suitable"
+
+
+def test_the_next_patient_on_a_shared_device_does_not_inherit_the_language(tmp_path):
+    """Sending forgets the browser (drafts.forget_browser), the patient's language with it:
+    the start page that follows begins the next patient's form, and from there on the
+    pages are in the clinic's language again."""
+    app = polish_app(tmp_path)
+    patient, _, _ = send_in_polish(app)
+    with patient.client.session_transaction() as session:
+        assert session[i18n.CHOICE] == "pl"
+    patient.get("/")  # the next patient taps the start page: the browser is forgotten
+    with patient.client.session_transaction() as session:
+        assert i18n.CHOICE not in session
+    for path in ("/", "/intake/warning_signs"):
+        page = patient.get(path)
+        assert HTML_LANG.search(page.text).groups() == ("en-GB", "ltr"), path
+    # Choosing again on the start page of a forgotten browser keeps the new choice.
+    patient2, _, _ = send_in_polish(polish_app(tmp_path / "again"))
+    patient2.get("/?lang=pl")
+    with patient2.client.session_transaction() as session:
+        assert session[i18n.CHOICE] == "pl"
+    assert HTML_LANG.search(patient2.get("/intake/warning_signs").text).groups() == ("pl", "ltr")
+
+
+def test_the_words_the_app_writes_itself_and_month_names_are_polish_on_a_polish_page(tmp_path):
+    """Yes and no, the body map's areas (picture, list and caption), a date's month names
+    in its error and on the check page, and a month typed by its Polish name."""
+    app = polish_app(tmp_path)
+    answers = all_clear_answers(load(DEFAULT))
+    patient = Patient(app.test_client())
+    patient.get("/?lang=pl")
+    warning = patient.get("/intake/warning_signs").text
+    assert set(CHOICE_LABEL.findall(warning)) == {"Tak", "Nie"}
+    sections = list(answers)
+    for section_id in sections[: sections.index("where_it_hurts")]:
+        assert patient.answer(section_id, answers[section_id]).status_code == 302, section_id
+    body_map = patient.get("/intake/where_it_hurts").text
+    assert "<title>Dolna część pleców</title>" in body_map and "<title>Szyja</title>" in body_map
+    assert "Tył lewego podudzia (łydka)" in body_map  # the back view's calves
+    assert {"Szyja", "Dolna część pleców", "Prawe kolano"} <= set(CHOICE_LABEL.findall(body_map))
+    assert 'data-group-label="Mapa ciała: wybierz miejsca, które bolą"' in body_map
+    assert "Lower back" not in body_map and "Neck" not in body_map
+    where = answers["where_it_hurts"] | {"pain_areas": ["neck", "lower_back"]}
+    assert patient.answer("where_it_hurts", where).status_code == 302
+    about = dict(answers["about_you"])
+    about.pop("date_of_birth")
+    wrong = patient.answer("about_you", about | BOXES("30", "2", "1980"))
+    assert wrong.status_code == 400  # the page again, with the error
+    assert "luty 1980 ma 29 dni" in wrong.text and "February" not in wrong.text
+    assert patient.answer("about_you", about | BOXES("27", "marca", "1970")).status_code == 302
+    for section_id in sections[sections.index("about_you") + 1 :]:
+        assert patient.answer(section_id, answers[section_id]).status_code == 302, section_id
+    check = patient.get("/intake/check").text
+    assert "27 marca 1970" in check and "March" not in check
+    assert "Szyja, Dolna część pleców" in check
+    assert re.search(r">\s*Nie\s*<", check) and not re.search(r">\s*No\s*<", check)
+    assert "Marked: Neck" not in check
+
+
+def BOXES(day: str, month: str, year: str) -> dict[str, str]:
+    """The three boxes of the date of birth."""
+    return {"date_of_birth-day": day, "date_of_birth-month": month, "date_of_birth-year": year}
+
+
+CHOICE_LABEL = re.compile(r'<label class="choice-label" for="[^"]+">([^<]*)</label>')
 
 
 def test_a_page_in_english_is_unchanged_when_polish_is_offered(tmp_path):

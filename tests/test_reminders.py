@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from screening import clock, db, versions
+from screening import clock, db, i18n, versions
 from screening.models import OutboxMessage, Submission, Visit, VisitLink
 from screening.outbox import schedule
 
 from .conftest import DEFAULT, Patient, checked, make_app
+from .test_i18n import catalogs
 from .test_outbox import RECIPIENTS, Mailbox, alert_config, audited, hook, one_pass, rows
 from .visits_helpers import BIRTH, new_visit, open_link, pages_to_answer, path_of
 
@@ -348,3 +349,86 @@ def test_the_aftercare_link_after_the_screening_was_sent_opens_the_check_not_the
         reopened = again.get(path_of(made.url))
         assert reopened.status_code == 303
         assert again.post("/i/check", BIRTH).location.endswith("/i/sent")
+
+
+# --- In the patient's language ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reviewed", "subject", "when"),
+    [
+        (True, "Przypomnienie: Twoja wizyta 4 grudnia", "przed wizytą (piątek 4 grudnia o godz. 14:00):"),
+        (False, "Reminder: your appointment on 4 December", "before your visit on Friday 4 December at 14:00:"),
+    ],
+)
+def test_a_polish_patients_reminder_is_in_polish_only_once_the_translation_is_reviewed(
+    tmp_path, smtp, reviewed, subject, when
+):
+    """The visit's language (the patient's) writes the message, words and day and month
+    names, when patients are offered it; an unreviewed translation never reaches them."""
+    app = reminders_app(tmp_path, smtp, TRANSLATIONS_PATH=str(catalogs(tmp_path, reviewed=reviewed)))
+    book(app, "2026-11-25 09:00", "2026-12-04 14:00", language="pl")
+    with clock.frozen(at("2026-12-02 13:00")):
+        assert one_pass(app).sent == 1
+    [mail] = to_patient(smtp)
+    assert mail["Subject"] == subject
+    assert when in mail.get_content()
+    link_in(mail)  # the link, once
+
+
+def test_a_polish_patients_aftercare_check_is_in_polish_and_says_nothing_clinical(tmp_path, smtp, httpserver):
+    """The check is written in the language the patient answered the screening in, with
+    the aftercare questionnaire's own help line from its (reviewed) Polish catalog; by
+    email and by text, no clinical word in either language."""
+    httpserver.expect_request("/sms", method="POST").respond_with_data("ok")
+    hooks = [hook(httpserver.url_for("/sms"), ("visit.reminder", "visit.aftercare"), name="sms", sms=True)]
+    app = reminders_app(tmp_path, smtp, ALERT_WEBHOOKS=hooks, TRANSLATIONS_PATH=str(catalogs(tmp_path)))
+    made = book(app, "2026-11-25 09:00", "2026-12-04 16:00", language="pl")
+    with clock.frozen(at("2026-12-01 10:00")):
+        send_screening(app, made.url)
+    with app.app_context():
+        [screening] = db.session().scalars(select(Submission)).all()
+        assert screening.language == "pl"  # the visit's language was the page's
+    with clock.frozen(at("2026-12-05 09:00")):
+        assert one_pass(app).sent == 2
+    [mail] = to_patient(smtp)
+    assert mail["Subject"] == "Jak się czujesz? Krótkie pytania po wizycie 4 grudnia"
+    text = mail.get_content()
+    assert "po wizycie (piątek 4 grudnia o godz. 16:00)" in text
+    assert "W nagłym wypadku zadzwoń pod 999." in text  # the help line, its links' words only
+    [(request, _)] = httpserver.log
+    sms = json.loads(request.get_data(as_text=True))["data"]["text"]
+    assert ": Jak się czujesz? Krótkie pytania po wizycie 4 grudnia. https://clinic.example/i?t=" in sms
+    with app.app_context():
+        words = {"akupunktur", "plec", "pleców", "igł", "igieł", "ból", "bol", "Maria", "Smith", "1970"}
+        for qid in ("acupuncture-low-back-pain", "aftercare"):
+            polish = i18n.translated(versions.definition(qid), "pl")
+            words.add(polish.questionnaire.title)
+            words |= {q.label for q in polish.questions.values()}
+    for body in (mail["Subject"] + text, sms):
+        for word in words:
+            assert word.lower() not in body.lower(), word
+
+
+def test_the_clinics_alert_about_a_polish_patients_urgent_check_is_in_the_clinics_language(tmp_path, smtp):
+    app = reminders_app(tmp_path, smtp, TRANSLATIONS_PATH=str(catalogs(tmp_path)))
+    made = book(app, "2026-11-25 09:00", "2026-12-04 14:00", language="pl")
+    with clock.frozen(at("2026-12-01 10:00")):
+        send_screening(app, made.url)
+    with clock.frozen(at("2026-12-05 09:00")):
+        one_pass(app)
+    [mail] = to_patient(smtp)
+    assert mail["Subject"].startswith("Jak się czujesz?")
+    with clock.frozen(at("2026-12-05 11:00")):
+        patient = Patient(app.test_client())
+        assert open_link(patient, link_in(mail)).status_code == 303
+        assert "Jak się czujesz po akupunkturze?" in patient.get("/").text  # the patient reads Polish
+        page, answers = aftercare_answers(after_breathless_chest_pain="yes")[0]
+        stop = patient.get(patient.answer(page, answers).location)
+        assert 'href="tel:999"' in stop.text and 'lang="pl"' in stop.text
+        assert patient.submit().status_code in (302, 303)
+        one_pass(app)
+    for address in RECIPIENTS:
+        [alert] = smtp.to(address)
+        assert "an aftercare check submission was marked urgent" in alert.get_content()
+        assert "Jak" not in alert["Subject"] and "zgłoszenie" not in alert.get_content()

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, flash, session
+from flask import current_app, flash, request, session
 from flask_babel import gettext  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -69,9 +69,16 @@ def usable(defn: Definition, answers: dict[str, Any], today: dt.date) -> dict[st
 
 
 def forget_browser() -> None:
-    """This browser no longer holds a draft or an outcome (a new patient on a shared device)."""
+    """This browser no longer holds a draft or an outcome (a new patient on a shared device),
+    nor the language the last patient chose: the next one starts in their own (the visit's,
+    their browser's or the clinic's). A choice made on this very request (`?lang=`) is the
+    person's now here, and stays."""
     for key in BROWSER_KEYS:
         session.pop(key, None)
+    if request.args.get(i18n.CHOICE) != session.get(i18n.CHOICE):
+        session.pop(i18n.CHOICE, None)
+    # (A page already begun keeps its language, so that it is not half in one and half in
+    # another; the next page is in the next patient's.)
 
 
 def current_draft() -> Draft | None:

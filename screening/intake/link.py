@@ -244,6 +244,8 @@ def _visit_draft(s: Session, visit: Visit, link: VisitLink) -> Draft | None:
     if link.purpose == AFTERCARE:
         draft = drafts.new_draft(AFTERCARE, identity_answers(visit), None, visit.id, _last_check(s, visit, link))
         draft.expires_at = link.expires_at
+        # The language the patient answered the screening in (their check's message is in it too).
+        draft.language = _screening_language(s, visit) or visit.patient.language
         s.add(draft)
         s.flush()
         return draft
@@ -261,6 +263,14 @@ def _visit_draft(s: Session, visit: Visit, link: VisitLink) -> Draft | None:
     s.add(draft)
     s.flush()
     return draft
+
+
+def _screening_language(s: Session, visit: Visit) -> str | None:
+    """The language the patient answered the visit's screening in (None: the clinic's, or not sent)."""
+    query = select(Submission.language).where(
+        Submission.visit_id == visit.id, Submission.questionnaire_id == visit.questionnaire_id
+    )
+    return s.scalars(query.order_by(Submission.created_at.desc(), Submission.id.desc()).limit(1)).first()
 
 
 def _last_check(s: Session, visit: Visit, link: VisitLink) -> dict[str, Any] | None:

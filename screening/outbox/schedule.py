@@ -32,7 +32,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import audit, clinic, clock, db, versions
+from .. import audit, clinic, clock, db, i18n, versions
 from ..models import OutboxMessage, Submission, Visit
 from ..visits import links, message, state
 from ..visits.app import link_url, signing_keys
@@ -207,10 +207,11 @@ class Outgoing:
     link_id: int
 
 
-def _help_now(questionnaire_id: str) -> str:
-    """The questionnaire's "help now" line as plain text (its links' words only)."""
+def _help_now(questionnaire_id: str, language: str) -> str:
+    """The questionnaire's "help now" line as plain text (its links' words only), in
+    `language` (one offered to patients: see `i18n.message_language`)."""
     try:
-        text = versions.definition(questionnaire_id).questionnaire.help_now or ""
+        text = i18n.translated(versions.definition(questionnaire_id), language).questionnaire.help_now or ""
     except LookupError:
         return ""
     return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text).replace("**", "").strip()
@@ -222,6 +223,15 @@ def _expiry(purpose: str, visit: Visit, zone: ZoneInfo, now: dt.datetime) -> dt.
     if purpose == "screening":
         return links.default_expiry(visit.starts_at, zone, now)
     return _day_end(now.astimezone(zone).date() + dt.timedelta(days=1), zone)
+
+
+def _language(purpose: str, visit: Visit, screening: Submission | None) -> str:
+    """The language of a patient's message: for a check, the one they answered the
+    screening in, else the visit's (the patient's); only one offered to patients for the
+    questionnaire the link opens, else the clinic's."""
+    questionnaire_id = visit.questionnaire_id if purpose == "screening" else AFTERCARE
+    answered = screening.language if screening is not None and purpose != "screening" else None
+    return i18n.message_language(questionnaire_id, answered, visit.patient.language)
 
 
 def prepare(m: OutboxMessage, actor: str) -> Outgoing | str:
@@ -259,12 +269,13 @@ def prepare(m: OutboxMessage, actor: str) -> Outgoing | str:
         )
         url = link_url(issued.token)
         local_start = visit.starts_at.astimezone(here.zone)
+        language = _language(purpose, visit, screening)
     if purpose == "screening":
-        words = message.reminder(here.name, here.phone, local_start, url, last=kind == "morning")
+        words = message.reminder(here.name, here.phone, local_start, url, last=kind == "morning", language=language)
     else:
-        words = message.aftercare(
-            here.name, here.phone, local_start, url, _help_now(AFTERCARE), again=kind == "aftercare-again"
-        )
+        help_now = _help_now(AFTERCARE, language)
+        again = kind == "aftercare-again"
+        words = message.aftercare(here.name, here.phone, local_start, url, help_now, again, language=language)
     if m.channel == "email":
         payload: dict[str, Any] = {"subject": words.subject, "text": words.body}
     else:

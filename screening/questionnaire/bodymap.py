@@ -11,6 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def N_(text: str) -> str:
+    """Marks a label for the pages' catalogs (`make messages`): a patient's page reads it
+    in their language (screening/i18n.py), the stored answer is the code."""
+    return text
+
+
 @dataclass(frozen=True)
 class Region:
     """One area a patient can mark."""
@@ -39,26 +45,26 @@ MIN_SIZE = 28
 
 REGIONS: tuple[Region, ...] = (
     # Head to feet, the order the list and the keyboard follow.
-    Region("neck", "Neck", "back", "rect", _rect(255, 40, 30, 30, 6)),
-    Region("right_shoulder", "Right shoulder", "front", "ellipse", _ellipse(50, 74, 18, 15)),
-    Region("left_shoulder", "Left shoulder", "front", "ellipse", _ellipse(130, 74, 18, 15)),
-    Region("upper_back", "Upper back", "back", "rect", _rect(238, 72, 64, 56, 6)),
-    Region("right_arm", "Right arm", "front", "rect", _rect(20, 92, 30, 112, 12)),
-    Region("left_arm", "Left arm", "front", "rect", _rect(130, 92, 30, 112, 12)),
-    Region("lower_back", "Lower back", "back", "rect", _rect(238, 130, 64, 40, 6)),
-    Region("right_hip", "Right hip", "front", "rect", _rect(58, 172, 31, 34, 8)),
-    Region("left_hip", "Left hip", "front", "rect", _rect(91, 172, 31, 34, 8)),
-    Region("buttocks", "Buttocks", "back", "rect", _rect(238, 172, 64, 34, 10)),
-    Region("right_thigh_front", "Front of right thigh", "front", "rect", _rect(59, 208, 30, 78)),
-    Region("left_thigh_front", "Front of left thigh", "front", "rect", _rect(91, 208, 30, 78)),
-    Region("right_thigh_back", "Back of right thigh", "back", "rect", _rect(271, 208, 30, 78)),
-    Region("left_thigh_back", "Back of left thigh", "back", "rect", _rect(239, 208, 30, 78)),
-    Region("right_knee", "Right knee", "front", "ellipse", _ellipse(74, 303, 16, 15)),
-    Region("left_knee", "Left knee", "front", "ellipse", _ellipse(106, 303, 16, 15)),
-    Region("right_lower_leg", "Right lower leg", "front", "rect", _rect(59, 320, 30, 78)),
-    Region("left_lower_leg", "Left lower leg", "front", "rect", _rect(91, 320, 30, 78)),
-    Region("right_foot", "Right foot", "front", "ellipse", _ellipse(70, 415, 18, 15)),
-    Region("left_foot", "Left foot", "front", "ellipse", _ellipse(110, 415, 18, 15)),
+    Region("neck", N_("Neck"), "back", "rect", _rect(255, 40, 30, 30, 6)),
+    Region("right_shoulder", N_("Right shoulder"), "front", "ellipse", _ellipse(50, 74, 18, 15)),
+    Region("left_shoulder", N_("Left shoulder"), "front", "ellipse", _ellipse(130, 74, 18, 15)),
+    Region("upper_back", N_("Upper back"), "back", "rect", _rect(238, 72, 64, 56, 6)),
+    Region("right_arm", N_("Right arm"), "front", "rect", _rect(20, 92, 30, 112, 12)),
+    Region("left_arm", N_("Left arm"), "front", "rect", _rect(130, 92, 30, 112, 12)),
+    Region("lower_back", N_("Lower back"), "back", "rect", _rect(238, 130, 64, 40, 6)),
+    Region("right_hip", N_("Right hip"), "front", "rect", _rect(58, 172, 31, 34, 8)),
+    Region("left_hip", N_("Left hip"), "front", "rect", _rect(91, 172, 31, 34, 8)),
+    Region("buttocks", N_("Buttocks"), "back", "rect", _rect(238, 172, 64, 34, 10)),
+    Region("right_thigh_front", N_("Front of right thigh"), "front", "rect", _rect(59, 208, 30, 78)),
+    Region("left_thigh_front", N_("Front of left thigh"), "front", "rect", _rect(91, 208, 30, 78)),
+    Region("right_thigh_back", N_("Back of right thigh"), "back", "rect", _rect(271, 208, 30, 78)),
+    Region("left_thigh_back", N_("Back of left thigh"), "back", "rect", _rect(239, 208, 30, 78)),
+    Region("right_knee", N_("Right knee"), "front", "ellipse", _ellipse(74, 303, 16, 15)),
+    Region("left_knee", N_("Left knee"), "front", "ellipse", _ellipse(106, 303, 16, 15)),
+    Region("right_lower_leg", N_("Right lower leg"), "front", "rect", _rect(59, 320, 30, 78)),
+    Region("left_lower_leg", N_("Left lower leg"), "front", "rect", _rect(91, 320, 30, 78)),
+    Region("right_foot", N_("Right foot"), "front", "ellipse", _ellipse(70, 415, 18, 15)),
+    Region("left_foot", N_("Left foot"), "front", "ellipse", _ellipse(110, 415, 18, 15)),
 )
 REGION_CODES = tuple(r.code for r in REGIONS)
 LABELS = {r.code: r.label for r in REGIONS}
@@ -68,10 +74,10 @@ LABELS = {r.code: r.label for r in REGIONS}
 # either view. Only the patient's map draws them; the clinician's picture shows each
 # region once.
 BACK_OF_LOWER_LEGS: tuple[Region, ...] = (
-    Region("left_lower_leg", "Back of left lower leg (calf)", "back", "rect", _rect(239, 292, 30, 106)),
-    Region("right_lower_leg", "Back of right lower leg (calf)", "back", "rect", _rect(271, 292, 30, 106)),
-    Region("left_foot", "Left foot, from behind (heel)", "back", "ellipse", _ellipse(250, 415, 18, 15)),
-    Region("right_foot", "Right foot, from behind (heel)", "back", "ellipse", _ellipse(290, 415, 18, 15)),
+    Region("left_lower_leg", N_("Back of left lower leg (calf)"), "back", "rect", _rect(239, 292, 30, 106)),
+    Region("right_lower_leg", N_("Back of right lower leg (calf)"), "back", "rect", _rect(271, 292, 30, 106)),
+    Region("left_foot", N_("Left foot, from behind (heel)"), "back", "ellipse", _ellipse(250, 415, 18, 15)),
+    Region("right_foot", N_("Right foot, from behind (heel)"), "back", "ellipse", _ellipse(290, 415, 18, 15)),
 )
 
 

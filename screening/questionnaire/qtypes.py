@@ -201,6 +201,30 @@ def _date(q: Question, value: Any, today: dt.date | None) -> Any:
 # --- How an answer reads -----------------------------------------------------------
 
 
+def N_(text: str) -> str:
+    """Marks a word written here for the pages' catalogs (`make messages`)."""
+    return text
+
+
+def _english(text: str) -> str:
+    return text
+
+
+def _english_date(date: dt.date) -> str:
+    return f"{date.day} {date:%B %Y}"
+
+
+# The words written here rather than in a questionnaire file (yes and no, the body map's
+# areas, "out of") and how a date reads: English in this module, which knows no other
+# language and no Flask; the app sets both for the patient's page (screening/i18n.py).
+LANGUAGE: dict[str, Callable[..., str]] = {"words": _english, "date": _english_date}
+
+
+def _t(text: str) -> str:
+    """A word of this module in the page's language."""
+    return LANGUAGE["words"](text)
+
+
 def _as_text(q: Question, answer: Any) -> str:
     return str(answer)
 
@@ -215,16 +239,16 @@ def _labels(q: Question, answer: Any) -> str:
 
 
 def _out_of(q: Question, answer: Any) -> str:
-    return f"{answer} out of {q.high}"
+    return _t(N_("%(answer)s out of %(high)s")) % {"answer": answer, "high": q.high}
 
 
 def _agreed(q: Question, answer: Any) -> str:
-    return "Yes, I agree"
+    return _t(N_("Yes, I agree"))
 
 
 def _long_date(q: Question, answer: Any) -> str:
     date = parse_date(answer)
-    return f"{date.day} {date:%B %Y}" if date else str(answer)
+    return LANGUAGE["date"](date) if date else str(answer)
 
 
 def _cell(q: Question, answer: Any) -> str:
@@ -312,7 +336,8 @@ QTYPES: dict[str, QuestionType] = {
     for t in (
         QuestionType(
             "yes_no", "radios", _one_of("Select yes or no"), _pick,
-            choices=lambda q: [("yes", "Yes"), ("no", "No")], display=_label, html={"group": "radios radios--inline"},
+            choices=lambda q: [("yes", _t(N_("Yes"))), ("no", _t(N_("No")))], display=_label,
+            html={"group": "radios radios--inline"},
         ),
         QuestionType(
             "single_choice", "radios", _one_of("Select one of the options"), _pick, frozenset({"options"}),
@@ -354,7 +379,7 @@ QTYPES: dict[str, QuestionType] = {
         ),
         QuestionType(
             "body_map", "body_map", _some_of("Mark areas on the body map"), _pick_some,
-            choices=lambda q: [(r.code, r.label) for r in bodymap.REGIONS], display=_labels, csv=_cells,
+            choices=lambda q: [(r.code, _t(r.label)) for r in bodymap.REGIONS], display=_labels, csv=_cells,
         ),
     )
 }  # fmt: skip

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField
 from wtforms.fields import SelectChoice
 
-from .. import audit, clinic, clock, db
+from .. import audit, clinic, clock, db, i18n
 from ..models import Visit
 from ..visits import csvimport, links, records, state
 from ..visits.app import NewVisit, add_visit, issue_link, link_url, revoke_links, signing_keys
@@ -101,7 +101,8 @@ def _link_page(visit: Visit, url: str | None, expires_at: dt.datetime | None, cr
     if url and expires_at:
         here = clinic.current()
         local = clinic.local
-        message = invitation(here.name, here.phone, local(visit.starts_at), url, local(expires_at))
+        language = i18n.message_language(visit.questionnaire_id, visit.patient.language)
+        message = invitation(here.name, here.phone, local(visit.starts_at), url, local(expires_at), language)
     return render_template(
         "review/visits_link.html", visit=visit, url=url, expires_at=expires_at, created=created, message=message
     )

@@ -89,7 +89,8 @@
     var caption = figure.querySelector("[data-body-map-marked]");
     var boxes = Array.prototype.slice.call(form.querySelectorAll('input[name="' + name + '"]'));
     svg.setAttribute("role", "group");
-    svg.setAttribute("aria-label", "Body map: choose the areas where you have pain");
+    // The group's name comes from the page, in the page's language.
+    svg.setAttribute("aria-label", figure.getAttribute("data-group-label") || "Body map: choose the areas where you have pain");
     svg.removeAttribute("aria-labelledby");
     var regions = [];
     figure.querySelectorAll(".region").forEach(function (region) {
