@@ -262,7 +262,8 @@ def select_locale() -> str:
     default = current_app.config["DEFAULT_LANGUAGE"]
     if not has_request_context() or request.blueprint in CLINICIAN_BLUEPRINTS:
         return _locale_name(default)
-    language = choose(offered_languages(), session.get(CHOICE), visit_language(), request.accept_languages, default)
+    offered = offered_languages(g.get("page_questionnaire"))  # set by the patient's pages for their draft
+    language = choose(offered, session.get(CHOICE), visit_language(), request.accept_languages, default)
     return _locale_name(language)
 
 

@@ -64,13 +64,16 @@ def test_a_patient_answers_in_polish_and_every_page_says_so(tmp_path):
 
 def test_the_next_patient_on_a_shared_device_does_not_inherit_the_language(tmp_path):
     """Sending forgets the browser (drafts.forget_browser), the patient's language with it:
-    the start page that follows begins the next patient's form, and from there on the
-    pages are in the clinic's language again."""
+    the start page that follows begins the next patient's form in the clinic's language,
+    and so do the pages after it."""
     app = polish_app(tmp_path)
     patient, _, _ = send_in_polish(app)
     with patient.client.session_transaction() as session:
         assert session[i18n.CHOICE] == "pl"
-    patient.get("/")  # the next patient taps the start page: the browser is forgotten
+    # The next patient taps the start page: the browser is forgotten before it is drawn.
+    start = patient.get("/")
+    assert HTML_LANG.search(start.text).groups() == ("en-GB", "ltr")
+    assert "Start now" in start.text
     with patient.client.session_transaction() as session:
         assert i18n.CHOICE not in session
     for path in ("/", "/intake/warning_signs"):
@@ -210,3 +213,24 @@ def test_a_right_to_left_page_has_dir_rtl_and_its_switch(tmp_path):
     css = (Path(app.static_folder) / "screening.css").read_text(encoding="utf-8")
     # Logical properties only: a right-to-left page mirrors with no rule of its own.
     assert not re.search(r"(margin|padding|border)-(left|right)\b|[^-]\bleft:|text-align: (left|right)", css)
+
+
+def test_a_check_is_offered_only_in_the_languages_its_own_catalog_is_reviewed_in(tmp_path):
+    """Polish reviewed for the first-visit screening but not for the follow-up check: a
+    patient choosing Polish reads the screening in Polish, and the follow-up check (its
+    page words and its questions alike) in the clinic's language, never a mixture."""
+    folder = catalogs(tmp_path)
+    followup = folder / "questionnaires" / "follow-up" / "pl.po"
+    followup.write_text(followup.read_text(encoding="utf-8").replace("X-Reviewed: yes", "X-Reviewed: no"))
+    app = make_app(tmp_path, TRANSLATIONS_PATH=str(folder))
+    patient = Patient(app.test_client())
+    assert HTML_LANG.search(patient.get("/?lang=pl").text).groups() == ("pl", "ltr")
+    assert patient.client.get("/questionnaires/follow-up").status_code == 302
+    start = patient.get("/")
+    assert HTML_LANG.search(start.text).groups() == ("en-GB", "ltr")
+    assert "Zacznij" not in start.text
+    # Reviewed, the same check reads in Polish.
+    patient2 = Patient(polish_app(tmp_path / "reviewed").test_client())
+    patient2.get("/?lang=pl")
+    assert patient2.client.get("/questionnaires/follow-up").status_code == 302
+    assert HTML_LANG.search(patient2.get("/").text).groups() == ("pl", "ltr")

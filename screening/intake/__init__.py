@@ -35,12 +35,7 @@ def _first_name(answers: dict) -> str | None:
 def start() -> str:
     """What this is, how long it takes, the privacy notice, and Start."""
     defn = definition()
-    draft = drafts.current_draft()
-    if drafts.DONE_KEY in session or (draft is not None and draft.submission_id is not None):
-        # Answers already sent from this browser: the start page begins a new form, so
-        # the next patient on a shared tablet never sees the last one's outcome.
-        drafts.forget_browser()
-        draft = None
+    draft = drafts.current_draft()  # never a sent one: blueprint.sent_form_forgotten
     resumable = draft is not None and bool(draft.answers)
     return render_template(
         "intake/start.html",

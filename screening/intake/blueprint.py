@@ -20,13 +20,31 @@ bp.context_processor(clinic_details)
 
 
 @bp.before_request
+def sent_form_forgotten() -> None:
+    """The start page of a browser whose answers were sent begins a new form, so the next
+    patient on a shared tablet never sees the last one's outcome, nor reads in their
+    language. Before the page's language is chosen (draft_language, below)."""
+    if request.endpoint != "intake.start":
+        return
+    if drafts.DONE_KEY in session:
+        drafts.forget_browser()
+    elif drafts.SESSION_KEY in session:
+        draft = drafts.current_draft()
+        if draft is not None and draft.submission_id is not None:
+            drafts.forget_browser()
+
+
+@bp.before_request
 def draft_language() -> None:
     """The language the draft is answered in (the visit's, or the patient's last page)
-    is this page's, unless the patient chooses another."""
+    is this page's, unless the patient chooses another; and the page is offered only in
+    the languages its own questionnaire (a follow-up, an aftercare check) is reviewed in."""
     if drafts.SESSION_KEY in session:
         draft = drafts.current_draft()
-        if draft is not None and draft.language:
-            g.visit_language = draft.language
+        if draft is not None:
+            g.page_questionnaire = drafts.questionnaire_of(draft)
+            if draft.language:
+                g.visit_language = draft.language
 
 
 @bp.after_request

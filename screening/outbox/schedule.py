@@ -225,7 +225,7 @@ def _expiry(purpose: str, visit: Visit, zone: ZoneInfo, now: dt.datetime) -> dt.
     return _day_end(now.astimezone(zone).date() + dt.timedelta(days=1), zone)
 
 
-def _language(purpose: str, visit: Visit, screening: Submission | None) -> str:
+def _language(purpose: str, visit: Visit, screening: Submission | state.SubmissionFacts | None) -> str:
     """The language of a patient's message: for a check, the one they answered the
     screening in, else the visit's (the patient's); only one offered to patients for the
     questionnaire the link opens, else the clinic's."""

@@ -86,6 +86,7 @@ class SubmissionFacts:
     outcome: str
     review_state: str
     created_at: dt.datetime
+    language: str | None  # the language it was answered in (None: the clinic's)
 
 
 @dataclass(frozen=True)
