@@ -15,9 +15,10 @@ from flask.helpers import get_debug_flag
 from sqlalchemy import select
 from werkzeug.serving import is_running_from_reloader
 
-from . import audit, clock, db, embedded_cases, i18n, migrate, rules, seed, versions
+from . import audit, clock, db, embedded_cases, migrate, rules, seed, versions
 from .estimate import estimate
 from .fhir import commands as fhir_commands
+from .i18n import commands as i18n_commands
 from .models import User
 from .outbox.commands import outbox_group
 from .questionnaire import LEVELS, Definition, Problem, QuestionnaireError, load, safety
@@ -137,7 +138,7 @@ def check_one(path: Path, loaded: dict[Path, Definition], ids: dict[str, str], f
         return False
     loaded.setdefault(path.resolve(), defn)
     results, _ = embedded_cases.run_cases(defn)
-    problems = embedded_cases.case_problems(defn) + i18n.check_catalogs(defn)
+    problems = embedded_cases.case_problems(defn) + i18n_commands.check_catalogs(defn)
     qid = defn.questionnaire.id
     if qid in ids:
         where = ("questionnaire", "id")

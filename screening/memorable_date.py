@@ -99,7 +99,7 @@ def _english_month(name: str) -> int | None:
 # How a date reads in a message ("27 March 1980", "February 2023") and which month names
 # are understood when typed: English in this module, which knows no Flask; the app sets
 # them for the patient's page, so that a Polish page says "27 marca 1980" and understands
-# "marzec" (screening/i18n.py). English month names are understood on every page.
+# "marzec" (screening/i18n/). English month names are understood on every page.
 LANGUAGE: dict[str, Callable[..., Any]] = {
     "long": _english_long,
     "month_year": _english_month_year,

@@ -1,4 +1,4 @@
-"""Languages on the pages (screening/i18n.py) and the admins' translation preview
+"""Languages on the pages (screening/i18n/) and the admins' translation preview
 (screening/review/translations.py): only reviewed translations reach patients."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pytest
 from flask import g, render_template_string
 
 from screening import i18n, versions
+from screening.i18n.catalogs import compile_pages
 from screening.questionnaire import safety
 from screening.versions import current_definition
 
@@ -278,7 +279,7 @@ def test_a_pages_entry_that_changes_a_number_is_refused_and_not_used(tmp_path):
         + '\nmsgid "In an emergency, call 999."\nmsgstr "W nagłym wypadku dzwoń 112."\n',
         encoding="utf-8",
     )
-    catalog = i18n.compile_pages(pages, "pl")
+    catalog = compile_pages(pages, "pl")
     assert catalog.translations.gettext("In an emergency, call 999.") == "In an emergency, call 999."
     assert catalog.translations.gettext("Language") == "Język"
     [refused] = catalog.refused

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 def N_(text: str) -> str:
     """Marks a label for the pages' catalogs (`make messages`): a patient's page reads it
-    in their language (screening/i18n.py), the stored answer is the code."""
+    in their language (screening/i18n/), the stored answer is the code."""
     return text
 
 

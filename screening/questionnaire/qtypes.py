@@ -216,7 +216,7 @@ def _english_date(date: dt.date) -> str:
 
 # The words written here rather than in a questionnaire file (yes and no, the body map's
 # areas, "out of") and how a date reads: English in this module, which knows no other
-# language and no Flask; the app sets both for the patient's page (screening/i18n.py).
+# language and no Flask; the app sets both for the patient's page (screening/i18n/).
 LANGUAGE: dict[str, Callable[..., str]] = {"words": _english, "date": _english_date}
 
 

@@ -20,7 +20,7 @@ is not used either.
 
 The catalog's header says whether a qualified translator has reviewed it
 (`X-Reviewed: yes` and `X-Reviewed-By: name, qualification`); an unreviewed catalog is
-never offered to patients (the app decides that; see screening/i18n.py).
+never offered to patients (the app decides that; see screening/i18n/).
 
 Pure: no Flask, no database.
 """

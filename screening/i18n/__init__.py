@@ -24,33 +24,26 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import io
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import click
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
-from flask.cli import with_appcontext
 from flask_babel import Babel, Domain, force_locale, get_locale, gettext  # type: ignore[import-untyped]
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.utils import cached_property
 
-from . import memorable_date, versions
-from .config import ROOT
-from .questionnaire import Definition, Problem, QuestionnaireError, qtypes
-from .questionnaire import translations as qt
-from .versions import current_definition
+from .. import memorable_date, versions
+from ..config import ROOT
+from ..questionnaire import Definition, qtypes
+from ..questionnaire import translations as qt
+from ..versions import current_definition
+from .catalogs import Languages, load_catalogs
 
 STATE = "screening.i18n"  # the app.extensions key
 CHOICE = "lang"  # the session key (and the query parameter) of the patient's own choice
@@ -65,99 +58,6 @@ DEFAULTS = {
     # `<html lang>` of a page in the clinic's language: its regional form (British English).
     "DEFAULT_LANGUAGE_TAG": "en-GB",
 }
-
-
-# --- Catalogs -------------------------------------------------------------------------
-
-
-@dataclass
-class PagesCatalog:
-    """One language's catalog of the pages' words, compiled."""
-
-    language: str
-    reviewed: bool
-    translations: Translations
-    refused: list[str] = field(default_factory=list)  # entries that change a number: not used
-
-
-@dataclass
-class Languages:
-    """Every catalog the app has, read once at start-up."""
-
-    default: str
-    questionnaires: dict[str, dict[str, qt.Catalog]] = field(default_factory=dict)  # id -> lang -> catalog
-    pages: dict[str, PagesCatalog] = field(default_factory=dict)
-    broken: list[str] = field(default_factory=list)  # catalogs that cannot be read, for the admin page
-    _offered: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by definition version
-    _translated: dict[tuple[str, str], Definition] = field(default_factory=dict)
-
-
-def load_catalogs(directory: str | Path, default: str) -> Languages:
-    """Read every catalog under `directory`; one that cannot be read is left out and named."""
-    root = Path(directory)
-    found = Languages(default=default)
-    for path in sorted((root / "questionnaires").glob("*/*.po")):
-        try:
-            catalog = qt.read_catalog(path)
-        except QuestionnaireError as exc:
-            found.broken.append(exc.report())
-            continue
-        found.questionnaires.setdefault(path.parent.name, {})[catalog.language] = catalog
-    for path in sorted((root / "pages").glob("*/LC_MESSAGES/messages.po")):
-        language = path.parent.parent.name.replace("_", "-")
-        try:
-            found.pages[language] = compile_pages(path, language)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            found.broken.append(f"{path}: cannot be read: {exc}")
-    return found
-
-
-def compile_pages(path: Path, language: str) -> PagesCatalog:
-    """A pages catalog compiled in memory (no .mo file needed); fuzzy entries are left out."""
-    text = path.read_text(encoding="utf-8")
-    po = read_po(io.StringIO(text), abort_invalid=True)
-    refused = []
-    broken = []  # a placeholder lost or renamed would break the page: the English is shown
-    for message in po:
-        if not message.id or not message.string:
-            continue
-        if isinstance(message.id, str) != isinstance(message.string, str) or any(
-            _placeholders(text) != _placeholders(message.id) for text in _forms(message.string)
-        ):
-            broken.append(message)
-            continue
-        if not isinstance(message.id, str) or not isinstance(message.string, str):
-            continue
-        problem = qt.number_problem(message.id, message.string) if message.string else None
-        if problem:
-            refused.append(f"{path.name} line {message.lineno}: the translation of {message.id!r} {problem}")
-            message.string = ""  # the English is shown instead
-    for message in broken:
-        po.delete(message.id, context=message.context)
-    buffer = io.BytesIO()
-    write_mo(buffer, po, use_fuzzy=False)
-    buffer.seek(0)
-    reviewed = qt.parse_catalog(_header_only(text), str(path), language).reviewed
-    return PagesCatalog(language, reviewed, Translations(buffer, domain="messages"), refused)
-
-
-_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-
-
-def _forms(text: str | tuple | list) -> list[str]:
-    """A text, or each of its plural forms."""
-    return [text] if isinstance(text, str) else [t for t in text if t]
-
-
-def _placeholders(text: str | tuple | list) -> set[str]:
-    """The named placeholders (`%(name)s`) of a text (of every plural form together)."""
-    return {name for t in _forms(text) for name in _PLACEHOLDER.findall(t)}
-
-
-def _header_only(text: str) -> str:
-    """The header entry of a PO file (for its X-Reviewed fields)."""
-    end = text.find("\n\n", text.find('msgstr ""'))
-    return text if end < 0 else text[:end]
 
 
 def state() -> Languages:
@@ -471,119 +371,6 @@ def in_language(defn: Definition, lang: str) -> Definition | None:
 # --- Checks for check-questions -------------------------------------------------------
 
 
-def check_catalogs(defn: Definition) -> list[Problem]:
-    """Report each catalog of `defn` (printed), and return what must be refused: a catalog
-    that cannot be read, or a translation that changes a phone or emergency number.
-
-    A stale translation is reported, naming the question, and not refused: patients read
-    that text in the clinic's language until it is translated again.
-    """
-    directory = Path(current_app.config.get("TRANSLATIONS_PATH", DEFAULTS["TRANSLATIONS_PATH"]))
-    problems: list[Problem] = []
-    for path in sorted((directory / "questionnaires" / defn.questionnaire.id).glob("*.po")):
-        try:
-            catalog = qt.read_catalog(path)
-        except QuestionnaireError as exc:
-            problems += [Problem(p.path, f"{path.name}: {p.message}") for p in exc.problems]
-            continue
-        counts = qt.counts(defn, catalog, phones())
-        status = f"reviewed by {catalog.reviewed_by}" if catalog.reviewed else "NOT reviewed: never offered to patients"
-        click.echo(
-            f"Translation {catalog.language}: {counts.translated} translated, {counts.stale} out of date,"
-            f" {counts.missing} missing, {counts.refused} refused; {status}."
-        )
-        for line in qt.stale_report(defn, catalog):
-            click.echo(f"  {line}", err=True)
-        problems += qt.number_problems(defn, catalog, phones())
-    for path in sorted((directory / "pages").glob("*/LC_MESSAGES/messages.po")):
-        try:
-            pages = compile_pages(path, path.parent.parent.name.replace("_", "-"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            problems.append(Problem((), f"{path}: cannot be read: {exc}"))
-            continue
-        problems += [Problem((), f"{refused}: a patient could call the wrong number") for refused in pages.refused]
-    return problems
-
-
-# --- Commands -------------------------------------------------------------------------
-
-
-@click.group("translations")
-def translations_group() -> None:
-    """Catalogs of the questionnaire's and the pages' texts."""
-
-
-def _questionnaire(questionnaire_id: str | None) -> tuple[Definition, str, Path]:
-    """A questionnaire (the default one when no id is given), its file's name, and the
-    folder of its catalogs."""
-    try:
-        defn = versions.definition(questionnaire_id) if questionnaire_id else current_definition()
-    except LookupError as exc:
-        raise click.ClickException(str(exc)) from None
-    source = Path(defn.source or current_app.config["QUESTIONS_PATH"]).name
-    folder = Path(current_app.config["TRANSLATIONS_PATH"]) / "questionnaires" / defn.questionnaire.id
-    return defn, source, folder
-
-
-QUESTIONNAIRE_OPTION = click.option(
-    "--questionnaire", "questionnaire_id", default=None, help="A questionnaire's id (default: the default one)."
-)
-
-
-@translations_group.command("update")
-@click.option(
-    "--questionnaire", "questionnaire_id", default=None, help="Only this questionnaire's catalogs (default: every one)."
-)
-@with_appcontext
-def update_command(questionnaire_id: str | None) -> None:
-    """Write each questionnaire's template and bring every catalog up to today's English
-    (a changed text keeps its old translation marked fuzzy, never shown until checked)."""
-    for qid in [questionnaire_id] if questionnaire_id else versions.questionnaire_ids():
-        defn, source, folder = _questionnaire(qid)
-        if qid != versions.default_id() and not folder.is_dir():
-            continue  # not translated at all: nothing to write
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "questionnaire.pot").write_text(qt.template(defn, source), encoding="utf-8")
-        for path in sorted(folder.glob("*.po")):
-            path.write_text(qt.update(defn, path.read_text(encoding="utf-8"), source), encoding="utf-8")
-            click.echo(f"updated {path}")
-    pages = Path(current_app.config["TRANSLATIONS_PATH"]) / "pages"
-    pot = pages / "messages.pot"
-    if pot.exists() and not questionnaire_id:
-        for path in sorted(pages.glob("*/LC_MESSAGES/messages.po")):
-            path.write_text(update_pages(path.read_text(encoding="utf-8"), pot.read_text(encoding="utf-8")))
-            click.echo(f"updated {path}")
-
-
-@translations_group.command("init")
-@click.argument("language")
-@QUESTIONNAIRE_OPTION
-@with_appcontext
-def init_command(language: str, questionnaire_id: str | None) -> None:
-    """Start a catalog of a questionnaire for LANGUAGE (a BCP 47 tag such as pl), unreviewed."""
-    defn, source, folder = _questionnaire(questionnaire_id)
-    path = folder / f"{language}.po"
-    if path.exists():
-        raise click.ClickException(f"{path} exists already: use `translations update`")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "questionnaire.pot").write_text(qt.template(defn, source), encoding="utf-8")
-    path.write_text(qt.new_catalog(defn, language, source), encoding="utf-8")
-    click.echo(f"created {path}: translate it, then have a qualified translator review it")
-
-
-def update_pages(po_text: str, pot_text: str) -> str:
-    """A pages catalog merged with a new template, its header (and review status) kept
-    (pybabel update would drop the X-Reviewed fields)."""
-    from babel.messages.pofile import write_po
-
-    catalog = read_po(io.StringIO(po_text))
-    catalog.update(read_po(io.StringIO(pot_text)), update_header_comment=False)
-    out = io.BytesIO()
-    write_po(out, catalog, omit_header=True, include_previous=True, width=88)
-    header = _header_only(po_text)
-    return header.rstrip("\n") + "\n\n" + out.getvalue().decode("utf-8").strip("\n") + "\n"
-
-
 # --- The app --------------------------------------------------------------------------
 
 
@@ -629,6 +416,8 @@ def init_app(app: Flask) -> None:
         text_direction=direction,
     )
     app.jinja_env.filters["code_words"] = code_words
+    from .commands import translations_group
+
     app.cli.add_command(translations_group)
 
 
