@@ -95,7 +95,9 @@ def measure(target: Target, quick: bool) -> dict[str, Any]:
     """Throughput and latency of the app and the baseline on one database."""
     pages = form_pages()
     rounds, seconds = (1, 2.5) if quick else (2, 6)
-    paced_seconds = 2 if quick else 8
+    # Long enough for the paced patients to reach the check page and Send (about 25
+    # requests each, at 100 requests/s shared by 32 patients).
+    paced_seconds = 2 if quick else 20
     threads = 4 * WORKERS  # enough to keep every worker busy with a request always waiting
     app, baseline, minimal = servers(target)
     try:

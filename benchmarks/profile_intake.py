@@ -66,6 +66,7 @@ def main() -> None:
         from .common import make_app
 
         config: dict[str, Any] = {"TESTING": False, "INTAKE_LIMIT": "10000000 per minute"}
+        config |= {"INTAKE_SEND_LIMIT": "10000000 per minute", "INTAKE_LIMIT_PER_PATIENT": "10000000 per minute"}
         if args.memory_limiter:
             config["RATELIMIT_STORAGE_URI"] = "memory://"
         app = make_app(target, **config)

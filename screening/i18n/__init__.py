@@ -251,13 +251,18 @@ MACHINE_BLUEPRINTS = frozenset({"api", "health"})
 
 
 def _page_locale() -> Locale | None:
-    """The locale of a patient's page in another language than the clinic's, else None."""
-    if not has_request_context() or request.blueprint in CLINICIAN_BLUEPRINTS | MACHINE_BLUEPRINTS:
+    """The locale of a patient's page in another language than the clinic's, else None
+    (worked out once per request: a page asks for every yes, no and body-map area)."""
+    if not has_request_context():
         return None
-    locale = get_locale()
-    if locale is None or str(locale) == _locale_name(current_app.config["DEFAULT_LANGUAGE"]):
-        return None
-    return locale
+    if "screening_page_locale" not in g:
+        locale = None
+        if request.blueprint not in CLINICIAN_BLUEPRINTS | MACHINE_BLUEPRINTS:
+            locale = get_locale()
+            if locale is not None and str(locale) == _locale_name(current_app.config["DEFAULT_LANGUAGE"]):
+                locale = None
+        g.screening_page_locale = locale
+    return g.screening_page_locale
 
 
 def code_words(text: str) -> str:
@@ -326,8 +331,14 @@ def message_language(questionnaire_id: str | None, *wanted: str | None) -> str:
 def writing_in(tag: str) -> Iterator[None]:
     """The pages' catalog and dates of `tag` (a BCP 47 tag) for what is written inside,
     in a request or not (a message built by the outbox relay)."""
-    with force_locale(_locale_name(tag)):
-        yield
+    if has_app_context():
+        g.pop("screening_page_locale", None)  # the page's locale, worked out for the page
+    try:
+        with force_locale(_locale_name(tag)):
+            yield
+    finally:
+        if has_app_context():
+            g.pop("screening_page_locale", None)
 
 
 # --- The questionnaire in a language --------------------------------------------------

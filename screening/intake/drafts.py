@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, flash, request, session
+from flask import current_app, flash, g, request, session
 from flask_babel import gettext  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -90,7 +90,11 @@ def current_draft() -> Draft | None:
     token = session.get(SESSION_KEY)
     if not token:
         return None
-    draft = _live(db.session().get(Draft, token))
+    loaded = db.session().get(Draft, token)
+    # Held for the rest of the request: the session forgets an object nobody holds, and
+    # the page's hooks and view each ask for the draft (one SELECT, not three).
+    g.screening_draft = loaded
+    draft = _live(loaded)
     if draft is None:
         session.pop(SESSION_KEY, None)
         if DONE_KEY not in session:  # not sent (a sent draft's answers live on in the submission)

@@ -65,12 +65,19 @@ def section_view(defn: Definition, sec: Section, result: Assessment) -> SectionV
     return view
 
 
+def _positions(defn: Definition) -> dict[str, int]:
+    """Each section's place in the questionnaire, by id (comparing the sections themselves
+    would compare every question in them)."""
+    return {s.id: i for i, s in enumerate(defn.sections)}
+
+
 def back_url(defn: Definition, sec: Section | None, result: Assessment) -> str:
     """The page before this one (the last section for the check page; the start page first)."""
     shown = visible_sections(defn, result)
     if sec is None:
         return url_for("intake.section", section_id=shown[-1].id) if shown else url_for("intake.start")
-    before = [s for s in shown if defn.sections.index(s) < defn.sections.index(sec)]
+    at = _positions(defn)
+    before = [s for s in shown if at[s.id] < at[sec.id]]
     return url_for("intake.section", section_id=before[-1].id) if before else url_for("intake.start")
 
 
@@ -86,7 +93,8 @@ def after_save(defn: Definition, sec: Section, result: Assessment, change: bool)
             return url_for("intake.section", section_id=defn.questions[missing[0]].section_id, change="1")
         return url_for("intake.check")
     shown = visible_sections(defn, result)
-    later = [s for s in shown if defn.sections.index(s) > defn.sections.index(sec)]
+    at = _positions(defn)
+    later = [s for s in shown if at[s.id] > at[sec.id]]
     return url_for("intake.section", section_id=later[0].id) if later else url_for("intake.check")
 
 

@@ -331,13 +331,18 @@ def _text_type(
     )  # fmt: skip
 
 
+# The answers of the types whose choices are fixed, apart from their words: checking an
+# answer needs only these, never the words in the page's language.
+YES_NO = ("yes", "no")
+BODY_MAP_CODES = tuple(r.code for r in bodymap.REGIONS)
+
 QTYPES: dict[str, QuestionType] = {
     t.name: t
     for t in (
         QuestionType(
             "yes_no", "radios", _one_of("Select yes or no"), _pick,
-            choices=lambda q: [("yes", _t(N_("Yes"))), ("no", _t(N_("No")))], display=_label,
-            html={"group": "radios radios--inline"},
+            choices=lambda q: [("yes", _t(N_("Yes"))), ("no", _t(N_("No")))], values=lambda q: list(YES_NO),
+            display=_label, html={"group": "radios radios--inline"},
         ),
         QuestionType(
             "single_choice", "radios", _one_of("Select one of the options"), _pick, frozenset({"options"}),
@@ -379,7 +384,8 @@ QTYPES: dict[str, QuestionType] = {
         ),
         QuestionType(
             "body_map", "body_map", _some_of("Mark areas on the body map"), _pick_some,
-            choices=lambda q: [(r.code, _t(r.label)) for r in bodymap.REGIONS], display=_labels, csv=_cells,
+            choices=lambda q: [(r.code, _t(r.label)) for r in bodymap.REGIONS], values=lambda q: list(BODY_MAP_CODES),
+            display=_labels, csv=_cells,
         ),
     )
 }  # fmt: skip
