@@ -38,7 +38,11 @@ def measure(target: Target, seconds: float) -> dict[str, Any]:
     pages = form_pages()
     base_env = target.env() | {"BASELINE_DATABASE_URL": target.url}
     apps = {
-        "app": ("screening.gunicorn_conf", target.env() | {"SCREENING_INTAKE_LIMIT": "10000000 per minute"}),
+        "app": (
+            "screening.gunicorn_conf",
+            target.env()
+            | {"SCREENING_INTAKE_LIMIT": "10000000 per minute", "SCREENING_INTAKE_SEND_LIMIT": "10000000 per minute"},
+        ),
         "fair": ("benchmarks.fair_conf", base_env),
         "minimal": ("benchmarks.baseline_conf", base_env),
     }

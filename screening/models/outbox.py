@@ -31,7 +31,7 @@ class OutboxMessage(Base):
     reference: Mapped[str | None] = mapped_column(String(16), index=True)  # the submission, if any
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict] = mapped_column(JSONType, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed|dead
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed|dead|dropped
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -43,6 +43,8 @@ class OutboxMessage(Base):
         # The relay's claim: due rows by status and time.
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_created", "created_at", "id"),
+        # The failed-alert banner's count, on every queue and Today view (migration 0012).
+        Index("ix_outbox_urgent", "urgent", "status", "next_attempt_at"),
     )
 
 

@@ -110,14 +110,24 @@ def queue_event(
     s: Session, event: str, submission: Submission, emails: list[str], url: str | None, urgent: bool
 ) -> int:
     """Queue `event` about `submission` for these email addresses and every subscribed
-    webhook; returns how many messages were asked for.
+    webhook; returns how many messages were asked for."""
+    rows = event_rows(event, submission, emails, url, urgent)
+    insert_rows(s, rows)
+    return len(rows)
+
+
+def event_rows(
+    event: str, submission: Submission, emails: list[str], url: str | None, urgent: bool
+) -> list[dict[str, Any]]:
+    """The outbox rows of `event` about `submission`: one per email address and per
+    subscribed webhook.
 
     Only the facts a message may carry are stored (content.Facts); the relay words them
     when it sends, so Send itself does no more than one INSERT.
     """
     hooks = webhooks_for(event)
     if not emails and not hooks:
-        return 0
+        return []
     at = submission.created_at or clock.now()
     form = "aftercare check" if submission.questionnaire_id == "aftercare" else None
     facts = content.facts_payload(event, submission.reference, url, at, submission.outcome, form)
@@ -127,8 +137,7 @@ def queue_event(
     for hook in hooks:
         channel = "sms" if hook.get("sms") else "webhook"
         rows.append(message_row(event, key, channel, hook["name"], facts, event_id, reference, urgent))
-    insert_rows(s, rows)
-    return len(rows)
+    return rows
 
 
 def submission_saved(s: Session, submission: Submission) -> None:
@@ -138,9 +147,11 @@ def submission_saved(s: Session, submission: Submission) -> None:
     url = None
     if submission.outcome == "urgent" or webhooks_for("submission.created"):
         url = record_url(submission.reference)
+    rows = []
     if submission.outcome == "urgent":
-        queue_event(s, "submission.urgent", submission, list(config["ALERT_EMAIL_TO"]), url, urgent=True)
-    queue_event(s, "submission.created", submission, [], url, urgent=False)
+        rows += event_rows("submission.urgent", submission, list(config["ALERT_EMAIL_TO"]), url, urgent=True)
+    rows += event_rows("submission.created", submission, [], url, urgent=False)
+    insert_rows(s, rows)  # one statement for both events
 
 
 def escalate_unreviewed(s: Session) -> int:

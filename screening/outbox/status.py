@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 
 from .. import clock, db
 from ..models import OutboxMessage, Submission
+
+# Every status but `sent` (see models.OutboxMessage.status).
+NOT_SENT = ("pending", "sending", "failed", "dead", "dropped")
 
 
 def failed_urgent_alerts() -> int:
@@ -23,8 +26,10 @@ def failed_urgent_alerts() -> int:
         .exists()
     )
     query = select(func.count()).where(
-        OutboxMessage.urgent.is_(True),
-        OutboxMessage.status != "sent",
+        # Equality and a list of statuses, so that both databases read ix_outbox_urgent
+        # rather than every message ever sent.
+        OutboxMessage.urgent == true(),
+        OutboxMessage.status.in_(NOT_SENT),
         or_(OutboxMessage.status.in_(("failed", "dead")), OutboxMessage.next_attempt_at < stale),
         or_(OutboxMessage.reference.is_(None), still_new),
     )
