@@ -67,12 +67,12 @@ def seeded(target: Target, rows: int) -> None:
 def queue(target: Target, rows: int, top: int) -> None:
     """Every queue scenario, ten views each, counts cache off."""
     from .common import make_app
-    from .queue_bench import scenarios, sign_in_test_client, url_of
+    from .queue_bench import scenarios, settled, sign_in_test_client, url_of
 
     seeded(target, rows)
     app = make_app(target, QUEUE_COUNTS_CACHE_SECONDS=0)
     client = sign_in_test_client(app)
-    urls = [url_of(params) for params in scenarios(app).values()]
+    urls = [settled(url_of(params), lambda u: client.get(u).location) for params in scenarios(app).values()]
     for url in urls:  # warm: templates compiled, plans cached
         client.get(url)
 
