@@ -356,13 +356,7 @@ def translated(defn: Definition, lang: str | None = None) -> Definition:
     if lang == state().default or lang not in offered_languages(defn):
         return defn
     catalog = catalogs_for(defn).get(lang)
-    if catalog is None:
-        return defn
-    cache = state()._translated
-    key = (defn.version, lang)
-    if key not in cache:
-        cache[key] = qt.translated(defn, catalog, phones())
-    return cache[key]
+    return defn if catalog is None else _in_catalog(defn, catalog)
 
 
 def in_language(defn: Definition, lang: str) -> Definition | None:
@@ -372,14 +366,16 @@ def in_language(defn: Definition, lang: str) -> Definition | None:
     catalog = catalogs_for(defn).get(lang)
     if lang == state().default or catalog is None:
         return None
+    return _in_catalog(defn, catalog)
+
+
+def _in_catalog(defn: Definition, catalog: qt.Catalog) -> Definition:
+    """`defn` in `catalog`'s words, made once per questionnaire version and language."""
     cache = state()._translated
-    key = (defn.version, lang)
+    key = (defn.version, catalog.language)
     if key not in cache:
         cache[key] = qt.translated(defn, catalog, phones())
     return cache[key]
-
-
-# --- Checks for check-questions -------------------------------------------------------
 
 
 # --- The app --------------------------------------------------------------------------
