@@ -54,10 +54,12 @@ test: $(STAMP)
 		echo "TEST_DATABASE_URL is not set: the suite ran on SQLite only."; \
 	fi
 
-# Everything but the slow (load, concurrency), browser and fuzz tests: about a minute.
+# Everything but the slow (load, concurrency), browser and fuzz tests, on both cores
+# (pytest-xdist; each test has its own SQLite file). On PostgreSQL the tests share one
+# database, so they run one at a time there.
 FAST := not slow and not browser and not fuzz
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "$(FAST)"
+	$(BIN)/pytest -m "$(FAST)" $(if $(TEST_DATABASE_URL),,-n 2)
 
 # The load and fault tests at ten times the size (400 patients over HTTP).
 test-long: $(STAMP)
