@@ -303,6 +303,9 @@ def test_no_reminder_or_check_carries_anything_clinical_or_the_link_token(tmp_pa
     for mail in to_patient(smtp):
         assert mail["To"] == EMAIL  # where it goes, and nowhere else
         del mail["To"]
+        # Random digits (time and a random number) that can contain a phone's by chance.
+        assert mail["Message-ID"].endswith("@clinic.example>")
+        del mail["Message-ID"]
         bodies.append(mail.as_string())
     for request, _ in httpserver.log:
         body = json.loads(request.get_data(as_text=True))
