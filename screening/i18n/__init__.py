@@ -22,30 +22,28 @@ Accept-Language, and DEFAULT_LANGUAGE; each only if offered to them.
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
-from flask_babel import Babel, Domain, force_locale, get_locale, gettext  # type: ignore[import-untyped]
+from flask_babel import Babel, Domain, force_locale, get_locale  # type: ignore[import-untyped]
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.utils import cached_property
 
-from .. import memorable_date, versions
+from .. import versions
 from ..config import ROOT
-from ..questionnaire import Definition, qtypes
+from ..questionnaire import Definition
 from ..questionnaire import translations as qt
 from ..versions import current_definition
 from .catalogs import Languages, load_catalogs
 
 STATE = "screening.i18n"  # the app.extensions key
+PAGE_LOCALE = "screening_page_locale"  # the g key of words.py's locale, once per request
 CHOICE = "lang"  # the session key (and the query parameter) of the patient's own choice
 # The clinicians' side is read in the clinic's language, whatever the browser says.
 CLINICIAN_BLUEPRINTS = frozenset({"review", "setup"})
@@ -244,71 +242,6 @@ def page_languages() -> list[dict[str, Any]]:
     ]
 
 
-# --- Words and dates written in code, on a patient's page ------------------------------
-
-# Machines' requests (the API, health checks) read the clinic's language, like clinicians.
-MACHINE_BLUEPRINTS = frozenset({"api", "health"})
-
-
-def _page_locale() -> Locale | None:
-    """The locale of a patient's page in another language than the clinic's, else None
-    (worked out once per request: a page asks for every yes, no and body-map area)."""
-    if not has_request_context():
-        return None
-    if "screening_page_locale" not in g:
-        locale = None
-        if request.blueprint not in CLINICIAN_BLUEPRINTS | MACHINE_BLUEPRINTS:
-            locale = get_locale()
-            if locale is not None and str(locale) == _locale_name(current_app.config["DEFAULT_LANGUAGE"]):
-                locale = None
-        g.screening_page_locale = locale
-    return g.screening_page_locale
-
-
-def code_words(text: str) -> str:
-    """A word the app writes itself (yes and no, the body map's areas) in the patient's
-    page's language; anywhere else as written."""
-    return gettext(text) if _page_locale() is not None else text
-
-
-def long_date(date: dt.date) -> str:
-    """27 March 1980, or 27 marca 1980 on a Polish page."""
-    locale = _page_locale()
-    if locale is None:
-        return f"{date.day} {date:%B %Y}"
-    return format_date(date, "d MMMM y", locale=locale)
-
-
-def month_year(month: int, year: int) -> str:
-    """February 2023, or luty 2023 on a Polish page (the month's name on its own)."""
-    locale = _page_locale()
-    if locale is None:
-        return f"{calendar.month_name[month]} {year}"
-    return format_date(dt.date(year, month, 1), "LLLL y", locale=locale)
-
-
-def month_number(name: str) -> int | None:
-    """The month a typed name means: an English name anywhere, and on a patient's page in
-    another language that language's names too (marzec, marca, mar)."""
-    found = memorable_date.MONTHS.get(name.lower().rstrip("."))
-    locale = _page_locale()
-    if found is not None or locale is None:
-        return found
-    wanted = name.lower().rstrip(".")
-    for context in ("format", "stand-alone"):
-        for width in ("wide", "abbreviated"):
-            for number, month in locale.months[context][width].items():
-                if month.lower().rstrip(".") == wanted:
-                    return int(number)
-    return None
-
-
-def localise_code() -> None:
-    """Let the core's own words and dates (qtypes, memorable_date) follow the page's language."""
-    qtypes.LANGUAGE.update(words=code_words, date=long_date)
-    memorable_date.LANGUAGE.update(long=long_date, month_year=month_year, month=month_number)
-
-
 # --- Messages to patients (emails, texts) -------------------------------------------------
 
 
@@ -332,13 +265,13 @@ def writing_in(tag: str) -> Iterator[None]:
     """The pages' catalog and dates of `tag` (a BCP 47 tag) for what is written inside,
     in a request or not (a message built by the outbox relay)."""
     if has_app_context():
-        g.pop("screening_page_locale", None)  # the page's locale, worked out for the page
+        g.pop(PAGE_LOCALE, None)  # the page's locale, worked out for the page (words.py)
     try:
         with force_locale(_locale_name(tag)):
             yield
     finally:
         if has_app_context():
-            g.pop("screening_page_locale", None)
+            g.pop(PAGE_LOCALE, None)
 
 
 # --- The questionnaire in a language --------------------------------------------------
@@ -413,6 +346,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", _locale_name(app.config["DEFAULT_LANGUAGE"]))
     _Babel(app, locale_selector=select_locale)
     app.before_request(remember_choice)
+    from .words import code_words, localise_code
+
     localise_code()
     app.jinja_env.globals.update(
         page_lang=page_lang,

@@ -15,6 +15,7 @@ from babel.support import Translations
 
 from ..questionnaire import Definition, QuestionnaireError
 from ..questionnaire import translations as qt
+from ..questionnaire.numbers import number_problem
 
 
 @dataclass
@@ -75,7 +76,7 @@ def compile_pages(path: Path, language: str) -> PagesCatalog:
             continue
         if not isinstance(message.id, str) or not isinstance(message.string, str):
             continue
-        problem = qt.number_problem(message.id, message.string) if message.string else None
+        problem = number_problem(message.id, message.string) if message.string else None
         if problem:
             refused.append(f"{path.name} line {message.lineno}: the translation of {message.id!r} {problem}")
             message.string = ""  # the English is shown instead
