@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
 from screening import db
 from screening.models import Draft, Patient, QuestionnaireVersion, Submission, Visit, VisitLink
-from screening.visits.state import STATES, load_states, screening_state
+from screening.visits.state import STATES, VisitRows, load_rows, load_states, screening_state
 
 NOW = dt.datetime(2026, 3, 3, 9, 0, tzinfo=dt.UTC)
 
@@ -71,6 +73,13 @@ def test_load_states_for_many_visits(app):
         # A draft that has expired no longer counts: the link was opened.
         later = NOW + dt.timedelta(days=2)
         assert load_states(db.session(), db.session().query(Visit).all(), now=later)[ids[2]] == "opened"
+        # Given the query of the visits rather than their ids (as Today does), the same rows;
+        # a visit with none has empty ones.
+        listed = load_rows(db.session(), ids, now=NOW)
+        queried = load_rows(db.session(), select(Visit.id).where(Visit.id.in_(ids[1:])), now=NOW)
+        assert [queried[i] for i in ids[1:]] == [listed[i] for i in ids[1:]]
+        assert queried[ids[0]] == listed[ids[0]] == VisitRows([], None, None)
+        assert [len(queried[i].links) for i in ids] == [0, 1, 1, 1]
 
 
 def test_an_aftercare_check_does_not_change_the_screening_state(app):

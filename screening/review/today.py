@@ -3,7 +3,8 @@ time zone, by time, each with its screening state and its review state; what nee
 clinician first (urgent, or sent and not yet reviewed) is listed again at the top.
 
 A handful of queries however many visits there are: the visits with their patients in
-one, then the links, drafts and submissions of all of them (visits/state.py).
+one, then the links, drafts and submissions of the day's visits (visits/state.py), each
+with the day's bounds as its only parameters.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from flask import render_template, request, url_for
 from sqlalchemy import select
@@ -27,9 +29,9 @@ REVIEW_WORDS = {"new": "Not reviewed", "reviewed": "Reviewed", "erased": "Erased
 KIND_WORDS = {"first": "First session", "later": "Later session"}
 
 
-@dataclass(frozen=True, slots=True)
-class TodayRow:
-    """One visit as Today shows it, every word worked out once (Today lists hundreds)."""
+class TodayRow(NamedTuple):
+    """One visit as Today shows it, every word worked out once (Today lists hundreds; a
+    tuple is built faster than a frozen dataclass)."""
 
     visit_id: int
     patient_id: int
@@ -43,6 +45,7 @@ class TodayRow:
     reference: str | None  # the screening's submission, once sent
     review_state: str | None
     time_text: str  # '09:30'
+    time_iso: str  # '2026-03-29T09:30:00+01:00', for <time datetime>
     kind_words: str  # first or later session
     review_words: str  # the review state in words ('' when there is nothing to review yet)
     state_words: str  # 'Talk first'
@@ -78,6 +81,7 @@ def today_row(
         reference,
         review_state,
         time_text=f"{starts_at:%H:%M}",
+        time_iso=starts_at.isoformat(),
         kind_words=KIND_WORDS.get(kind, kind),
         review_words=REVIEW_WORDS.get(review_state or "", ""),
         state_words=state.capitalize(),
@@ -126,6 +130,7 @@ def load_day(day: dt.date) -> Day:
     """The clinic's visits on `day` (its own calendar day, right across a clock change)."""
     start, end = clinic.day_bounds(day)
     s = db.session()
+    on_the_day = (Visit.starts_at >= start, Visit.starts_at < end)
     query = (
         select(
             Visit.id,
@@ -139,11 +144,13 @@ def load_day(day: dt.date) -> Day:
             Visit.status,
         )
         .join(Visit.patient)
-        .where(Visit.starts_at >= start, Visit.starts_at < end)
+        .where(*on_the_day)
         .order_by(Visit.starts_at, Visit.id)
     )
     visits = s.execute(query).all()
-    found = load_rows(s, (v.id for v in visits))
+    if not visits:
+        return Day(day, [])
+    found = load_rows(s, select(Visit.id).where(*on_the_day))
     zone = clinic.zone()
     rows = []
     for visit in visits:
