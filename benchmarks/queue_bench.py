@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, select
 
 from . import loadgen
-from .common import CLINICIAN, Server, Target, latency_summary, make_app
+from .common import CLINICIAN, Server, Target, frozen_like_a_worker, latency_summary, make_app
 
 PAGE_SIZE = 50
 DEEP_PAGE = 1000
@@ -185,7 +185,8 @@ def measure(target: Target, quick: bool, rows: int) -> dict[str, Any]:
                 sql_times[part] = latency_summary(timed(sql, samples, budget))
             finally:
                 sql.close()  # type: ignore[attr-defined]
-        view_times = timed(lambda url=url: client.get(url), samples, budget)
+        with frozen_like_a_worker():
+            view_times = timed(lambda url=url: client.get(url), samples, budget)
         results["scenarios"][name] = {
             "params": {k: (v if k != "after" else "<cursor>") for k, v in params.items()},
             **sql_times,
