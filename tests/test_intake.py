@@ -556,6 +556,8 @@ def test_check_page_lists_answers_with_change_links(client):
     for section_id in SECTIONS:
         assert f'href="/intake/{section_id}?change=1#' in check.text
     assert 'href="/intake/warning_signs?change=1#saddle_numbness"' in check.text
+    assert 'href="/intake/about_you?change=1#full_name"' in check.text  # a walk-in's own name
+    assert "From your booking" not in check.text
     assert 'class="back-link" href="/intake/your_session"' in check.text
 
 

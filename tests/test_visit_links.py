@@ -39,6 +39,12 @@ def test_resume_on_a_second_device_and_one_submission(app):
         assert second.answer(section_id, answers).status_code == 302, section_id
     about = second.get("/intake/about_you")
     assert 'name="full_name"' not in about.text and 'name="date_of_birth"' not in about.text
+    # The check page shows the identity the booking gave, with no Change link to a
+    # question the pages do not ask; the patient's own answers keep theirs.
+    check_page = second.get("/intake/check").text
+    assert "Maria Smith" in check_page and "From your booking" in check_page
+    assert "#full_name" not in check_page and "#date_of_birth" not in check_page
+    assert f"/intake/{pages[1][0]}?change=1#" in check_page
     token = second.token("/intake/check")
     # A double click: the same form sent twice.
     assert second.post("/intake/submit", token=token).status_code in (302, 303)

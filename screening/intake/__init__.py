@@ -235,7 +235,7 @@ def check() -> Any:
     return render_template(
         "intake/check.html",
         defn=defn,
-        summary=pages.check_summary(defn, result),
+        summary=pages.check_summary(defn, result, link.fixed_answers(draft)),
         form=SubmitForm(),
         urgent=pages.urgent_advice(defn, result, given=bool(answers)),
         back=pages.back_url(defn, None, result),

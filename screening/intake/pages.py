@@ -150,14 +150,22 @@ class SummaryRow:
     question: Question
     value: str
     missing: bool
+    fixed: bool = False  # given by the clinic with the booking: not on the page, so no Change link
 
 
-def check_summary(defn: Definition, result: Assessment) -> list[tuple[Section, list[SummaryRow]]]:
-    """Each shown section with its shown questions, answered or still missing."""
+def check_summary(
+    defn: Definition, result: Assessment, fixed: frozenset[str] = frozenset()
+) -> list[tuple[Section, list[SummaryRow]]]:
+    """Each shown section with its shown questions, answered or still missing; `fixed` are
+    the answers a visit's booking gave (not asked again)."""
     kept, shown, missing = result.answers, result.shown_ids, set(result.missing)
     out = []
     for sec in visible_sections(defn, result):
-        rows = [SummaryRow(q, display(q, kept.get(q.id)), q.id in missing) for q in sec.questions if q.id in shown]
+        rows = [
+            SummaryRow(q, display(q, kept.get(q.id)), q.id in missing, q.id in fixed and q.id not in missing)
+            for q in sec.questions
+            if q.id in shown
+        ]
         out.append((sec, rows))
     return out
 
