@@ -167,6 +167,18 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback, up (tests/mailbox.py)."""
+    pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is not installed")
+    from .mailbox import Mailbox
+
+    box = Mailbox()
+    box.up()
+    yield box
+    box.down()
+
+
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 

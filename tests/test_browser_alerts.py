@@ -8,8 +8,9 @@ from screening.outbox import relay
 
 from .browser_helpers import assert_accessible
 from .conftest import DESKTOP, LiveServer, add_user, make_app
+from .mailbox import free_port
 from .test_browser_clinician import sign_in
-from .test_outbox import URGENT, free_port, send
+from .test_outbox import URGENT, send
 
 pytestmark = pytest.mark.usefixtures("browser")
 

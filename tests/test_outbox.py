@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email
-import email.policy
 import json
 import os
 import re
@@ -27,8 +25,9 @@ from screening.outbox import channels, relay
 
 from .conftest import DEFAULT, ROOT, Clinician, Patient, add_user, checked, database_url, make_app, prepare_database
 from .http_patient import HttpPatient, all_clear_answers, default_pages
+from .mailbox import Mailbox, free_port
 
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is not installed")
+pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is not installed")
 pytest.importorskip("pytest_httpserver", reason="pytest-httpserver is not installed")
 standardwebhooks = pytest.importorskip("standardwebhooks", reason="standardwebhooks is not installed")
 
@@ -39,55 +38,6 @@ RECIPIENTS = ["duty@clinic.example", "lead@clinic.example"]
 ESCALATION = ["manager@clinic.example"]
 T0 = dt.datetime(2026, 11, 24, 14, 32, 5, tzinfo=dt.UTC)
 URGENT = {"saddle_numbness": "yes"}
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mailbox:
-    """A real SMTP server on loopback that keeps every message it accepts; can be taken
-    down and brought back on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.messages: list[tuple[list[str], bytes]] = []
-        self.controller: Any = None
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 Message accepted for delivery"
-
-    def up(self) -> None:
-        self.controller = aiosmtpd_controller.Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def down(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        """The messages delivered to `address`, parsed."""
-        return [
-            email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[misc]
-            for rcpts, raw in self.messages
-            if address in rcpts
-        ]
-
-
-@pytest.fixture
-def smtp():
-    """An SMTP server that is up."""
-    box = Mailbox()
-    box.up()
-    yield box
-    box.down()
 
 
 def alert_config(smtp: Mailbox, **extra: Any) -> dict[str, Any]:
@@ -434,6 +384,47 @@ def test_no_email_or_webhook_carries_anything_about_the_patient(tmp_path, smtp, 
         for label in labels:
             # Whole words, as written ("No" must not match "no patient details").
             assert not re.search(rf"(?<!\w){re.escape(label)}(?!\w)", body), label
+
+
+def test_a_link_stopped_after_ten_wrong_dates_of_birth_tells_the_clinic_once(tmp_path, smtp, httpserver):
+    """visits.md 4: ten wrong dates of birth revoke the link and the clinic is alerted (the
+    patient only sees that the link no longer works). Once per link, and nothing about
+    the patient: the message points at the visit's row on the visits page."""
+    from .visits_helpers import born, new_visit, path_of
+
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    hooks = [hook(httpserver.url_for("/hook"), ("visit.link_revoked",))]
+    app = make_app(tmp_path, **alert_config(smtp, ALERT_WEBHOOKS=hooks))
+    wrong = born("1", "1", "1971")
+    with clock.frozen(T0):
+        made = new_visit(app)
+        patient = Patient(app.test_client())
+        patient.get(path_of(made.url))
+        token = patient.token("/i/check")
+        for _ in range(5):
+            patient.post("/i/check", wrong, token=token)
+        one_pass(app)
+    assert smtp.messages == [] and httpserver.log == []  # locked for a while: no alert yet
+    with clock.frozen(T0 + dt.timedelta(minutes=16)):
+        for _ in range(5):
+            patient.post("/i/check", wrong, token=token)
+        assert patient.post("/i/check", wrong, token=token).status_code == 404  # more tries: no more alerts
+        one_pass(app)
+        one_pass(app)
+    assert [len(smtp.to(address)) for address in RECIPIENTS] == [1, 1]
+    mail = smtp.to(RECIPIENTS[0])[0]
+    text = mail.get_content()
+    assert mail["Subject"] == "A patient's personal link was stopped (Your clinic)"
+    assert "too many wrong dates of birth" in text and "14:48 on Tue 24 Nov 2026" in text
+    assert f"https://clinic.example/review/visits#visit-{made.visit.id}" in text
+    (request, _), = httpserver.log
+    body = json.loads(request.get_data())
+    assert body["type"] == "visit.link_revoked"
+    assert body["data"] == {"clinic": "Your clinic", "url": f"https://clinic.example/review/visits#visit-{made.visit.id}"}
+    for sent in [text, request.get_data(as_text=True)]:
+        for word in ("Maria", "Smith", "1970", "900123", "/i?t="):
+            assert word not in sent, word
+    assert len(audited(app, "link_revoked")) == 1
 
 
 def test_the_fhir_endpoint_gives_signed_in_receivers_more_and_is_audited(tmp_path, smtp, httpserver):

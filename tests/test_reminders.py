@@ -19,8 +19,9 @@ from screening.models import OutboxMessage, Submission, Visit, VisitLink
 from screening.outbox import schedule
 
 from .conftest import DEFAULT, Patient, checked, make_app
+from .mailbox import Mailbox
 from .test_i18n import catalogs
-from .test_outbox import RECIPIENTS, Mailbox, alert_config, audited, hook, one_pass, rows
+from .test_outbox import RECIPIENTS, alert_config, audited, hook, one_pass, rows
 from .visits_helpers import BIRTH, new_visit, open_link, pages_to_answer, path_of
 
 ZONE = "Europe/Berlin"
@@ -32,14 +33,6 @@ LINK = re.compile(r"(https://clinic\.example/i\?t=[\w.-]+)")
 def at(text: str) -> dt.datetime:
     """An aware UTC time from ISO text (UTC)."""
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def smtp():
-    box = Mailbox()
-    box.up()
-    yield box
-    box.down()
 
 
 def reminders_app(tmp_path, smtp: Mailbox, **extra: Any):

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from .. import audit, clinic, clock, db, memorable_date, rules
+from .. import audit, clinic, clock, db, memorable_date, outbox, rules
 from ..extensions import limiter
 from ..forms import date_message
 from ..models import Draft, Submission, Visit, VisitLink
@@ -183,6 +183,7 @@ def _check(given: dt.date, now: dt.datetime, form: DateForm, values: dict[str, s
                 audit.record(s, "link_locked", detail=detail | {"minutes": links.LOCK_MINUTES})
             if attempt.revoked:
                 audit.record(s, "link_revoked", detail=detail | {"how": "too many wrong dates of birth"})
+                outbox.link_revoked(s, link.id, visit.id)
     if attempt.revoked:
         return _not_found()
     if attempt.locked:

@@ -17,6 +17,7 @@ HEADLINES = {
     "submission.urgent": "Urgent screening submission needs review",
     "alert.unreviewed": "Urgent screening submission still not reviewed",
     "submission.created": "New screening submission",
+    "visit.link_revoked": "A patient's personal link was stopped",
 }
 
 FOOTER = "This message contains no patient details."
@@ -117,7 +118,8 @@ def webhook(facts: Facts, *, sms: bool = False) -> dict[str, Any]:
         data["outcome"] = facts.outcome
     if facts.url:
         data["url"] = facts.url
-        data["fhir"] = facts.url + "/fhir"
+        if facts.reference:  # a submission's record, which has a FHIR view
+            data["fhir"] = facts.url + "/fhir"
     if sms:
         data["text"] = text_message(facts)
     return {"type": facts.event, "timestamp": facts.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
@@ -129,6 +131,11 @@ def _sentence(facts: Facts) -> str:
         return f"{_a(facts.form)} {facts.form} submission was marked urgent at {facts.when()}."
     if facts.event == "alert.unreviewed":
         return f"an urgent {facts.form} submission from {facts.when()} has not been reviewed yet."
+    if facts.event == "visit.link_revoked":
+        return (
+            f"a patient's personal link was stopped at {facts.when()} after too many wrong dates of birth. "
+            "If it was the patient, check with them and send a new link from the visits page."
+        )
     return f"{facts.headline.lower()} at {facts.when()}."
 
 

@@ -22,7 +22,14 @@ from ..models import Base, OutboxMessage, Submission
 from . import content
 
 CHANNELS = ("email", "webhook", "sms")
-EVENTS = ("submission.urgent", "submission.created", "alert.unreviewed", "visit.reminder", "visit.aftercare")
+EVENTS = (
+    "submission.urgent",
+    "submission.created",
+    "alert.unreviewed",
+    "visit.reminder",
+    "visit.aftercare",
+    "visit.link_revoked",
+)
 # How far back the relay looks for urgent submissions to escalate.
 ESCALATION_WINDOW = dt.timedelta(days=7)
 
@@ -94,7 +101,12 @@ def webhooks_for(event: str) -> list[dict[str, Any]]:
 
 
 def record_url(reference: str) -> str | None:
-    """The record page's address (sign-in required), from PUBLIC_URL.
+    """The record page's address (sign-in required); None without a trusted address."""
+    return staff_url(f"/review/submissions/{reference}")
+
+
+def staff_url(path: str) -> str | None:
+    """A clinicians' page's address (sign-in required), from PUBLIC_URL.
 
     Never from the request's Host header unless Flask's TRUSTED_HOSTS checks it: a
     patient's request could name any host, and the link would lead a clinician there.
@@ -103,7 +115,7 @@ def record_url(reference: str) -> str | None:
     base = current_app.config.get("PUBLIC_URL")
     if not base and has_request_context() and current_app.config.get("TRUSTED_HOSTS"):
         base = request.host_url
-    return f"{base.rstrip('/')}/review/submissions/{reference}" if base else None
+    return f"{base.rstrip('/')}{path}" if base else None
 
 
 def queue_event(
@@ -152,6 +164,26 @@ def submission_saved(s: Session, submission: Submission) -> None:
         rows += event_rows("submission.urgent", submission, list(config["ALERT_EMAIL_TO"]), url, urgent=True)
     rows += event_rows("submission.created", submission, [], url, urgent=False)
     insert_rows(s, rows)  # one statement for both events
+
+
+def link_revoked(s: Session, link_id: int, visit_id: int) -> None:
+    """The hook where a visit's personal link is revoked after too many wrong dates of
+    birth (same transaction): the clinic is told, so that someone checks with the patient
+    and sends a new link; the patient sees only that the link no longer works. Once per
+    link (its id is the key). The message names the visit's row on the visits page, never
+    the patient."""
+    event = "visit.link_revoked"
+    emails = list(current_app.config["ALERT_EMAIL_TO"])
+    hooks = webhooks_for(event)
+    if not emails and not hooks:
+        return
+    facts = content.facts_payload(event, None, staff_url(f"/review/visits#visit-{visit_id}"), clock.now())
+    event_id, key = new_event_id(), f"link-{link_id}"
+    rows = [message_row(event, key, "email", address, facts, event_id) for address in emails]
+    for hook in hooks:
+        channel = "sms" if hook.get("sms") else "webhook"
+        rows.append(message_row(event, key, channel, hook["name"], facts, event_id))
+    insert_rows(s, rows)
 
 
 def escalate_unreviewed(s: Session) -> int:
