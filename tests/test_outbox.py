@@ -417,10 +417,13 @@ def test_a_link_stopped_after_ten_wrong_dates_of_birth_tells_the_clinic_once(tmp
     assert mail["Subject"] == "A patient's personal link was stopped (Your clinic)"
     assert "too many wrong dates of birth" in text and "14:48 on Tue 24 Nov 2026" in text
     assert f"https://clinic.example/review/visits#visit-{made.visit.id}" in text
-    (request, _), = httpserver.log
+    ((request, _),) = httpserver.log
     body = json.loads(request.get_data())
     assert body["type"] == "visit.link_revoked"
-    assert body["data"] == {"clinic": "Your clinic", "url": f"https://clinic.example/review/visits#visit-{made.visit.id}"}
+    assert body["data"] == {
+        "clinic": "Your clinic",
+        "url": f"https://clinic.example/review/visits#visit-{made.visit.id}",
+    }
     for sent in [text, request.get_data(as_text=True)]:
         for word in ("Maria", "Smith", "1970", "900123", "/i?t="):
             assert word not in sent, word
