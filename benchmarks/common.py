@@ -139,10 +139,12 @@ def make_app(target: Target, **config: Any) -> Any:
 
 @contextlib.contextmanager
 def frozen_like_a_worker() -> Iterator[None]:
-    """Time in-process requests as a gunicorn worker serves them: the objects built so far
-    (the app, its questionnaires) frozen out of the garbage collector, as
-    screening/gunicorn_conf.py's pre_fork does. Otherwise a full collection of them (up
-    to 75 ms) lands in one request in seventy and says nothing about the page."""
+    """Time in-process requests nearly as a gunicorn worker serves them: the objects built
+    so far frozen out of the garbage collector, as screening/gunicorn_conf.py's pre_fork
+    freezes the app. Otherwise a full collection of them (up to 75 ms) lands in one
+    request in seventy and says nothing about the page. (A worker freezes before its
+    first request, so its template and statement caches stay collectable; here they are
+    frozen too, which leaves out a little of its collectors' work.)"""
     gc.collect()
     gc.freeze()
     try:

@@ -17,6 +17,7 @@ from . import api, audit, budgets, cli, clinic, db, health, i18n, intake, review
 from .config import ROOT, Defaults, finalize
 from .extensions import csrf, init_login_and_limits
 from .markup import markdown_lite
+from .outbox.channels import check_webhooks
 from .questionnaire import Definition, bodymap
 from .visits import logfilter
 
@@ -71,6 +72,7 @@ def configure(app: Flask, config: dict[str, Any] | None) -> None:
     if instance.stat().st_mode & 0o077 and instance.stat().st_uid == os.getuid():
         instance.chmod(0o700)
     finalize(app)
+    check_webhooks(app.config)
 
 
 def too_many_text(_error: Any) -> str:

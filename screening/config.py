@@ -120,7 +120,8 @@ class Defaults:
     SMTP_PASSWORD_FILE: str | None = None
     SMTP_TIMEOUT_SECONDS = 15
     ALERT_FROM: str | None = None
-    # Who is told at once of an urgent submission, and who is told if it is still not
+    # Who is told at once of an urgent submission (and of a personal link stopped after
+    # too many wrong dates of birth), and who is told if an urgent one is still not
     # reviewed after ALERT_ESCALATE_MINUTES (no escalation when empty).
     ALERT_EMAIL_TO: tuple[str, ...] = ()
     ALERT_ESCALATE_EMAIL_TO: tuple[str, ...] = ()
@@ -183,6 +184,10 @@ def finalize(app: Flask) -> None:
 
 class UnsafeConfiguration(SystemExit):
     """The app refuses to start in production with this configuration."""
+
+
+class BadConfiguration(SystemExit):
+    """The app refuses to start: a setting is malformed (the message says which, and how)."""
 
 
 MIN_SECRET_KEY_LENGTH = 32

@@ -49,7 +49,7 @@ class Database:
         self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
-        else:
+        elif self.engine.dialect.name == "postgresql":
             _tune_postgresql(self.engine)
         self.write_engine = self.engine.execution_options(**{IMMEDIATE: True})
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

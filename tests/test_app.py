@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from screening import create_app, db
 
-from .conftest import DEFAULT
+from .conftest import DEFAULT, make_app
 
 
 def test_a_random_secret_key_is_made_once_per_instance(tmp_path):
@@ -109,3 +109,44 @@ def test_write_transactions_take_the_write_lock_at_once(app):
         other.execute("BEGIN IMMEDIATE")
         other.execute("ROLLBACK")
         other.close()
+
+
+@pytest.mark.parametrize(
+    ("hooks", "says"),
+    [
+        ({"name": "pager"}, "must be a list of webhooks"),
+        (
+            [{"url": "https://pager.example/hook", "secret": "whsec_x", "events": ["submission.urgent"]}],
+            'webhook 1: give it a "name"',
+        ),
+        ([{"name": "pager", "secret": "whsec_x", "events": ["submission.urgent"]}], "'pager': give it a \"url\""),
+        (
+            [{"name": "pager", "url": "https://pager.example/hook", "events": ["submission.urgent"]}],
+            'give it a "secret"',
+        ),
+        ([{"name": "pager", "url": "https://pager.example/hook", "secret": "whsec_x"}], '"events" must list'),
+        (
+            [
+                {
+                    "name": "pager",
+                    "url": "https://pager.example/hook",
+                    "secret": "whsec_x",
+                    "events": ["submission.urgnet"],
+                }
+            ],
+            "no event is called 'submission.urgnet'; the events are submission.urgent, ",
+        ),
+        (
+            [{"name": "pager", "url": "https://a.example/", "secret": "whsec_x", "events": ["submission.urgent"]}] * 2,
+            "two webhooks have this name",
+        ),
+    ],
+)
+def test_a_malformed_webhook_setting_stops_the_start_and_says_which(tmp_path, hooks, says):
+    """Found only when its event first fired, a bad webhook would fail that event's
+    transaction (an urgent submission) or never fire (a misspelt event)."""
+    from screening.config import BadConfiguration
+
+    with pytest.raises(BadConfiguration) as refused:
+        make_app(tmp_path, ALERT_WEBHOOKS=hooks)
+    assert says in str(refused.value)

@@ -389,7 +389,7 @@ def test_no_email_or_webhook_carries_anything_about_the_patient(tmp_path, smtp, 
 def test_a_link_stopped_after_ten_wrong_dates_of_birth_tells_the_clinic_once(tmp_path, smtp, httpserver):
     """visits.md 4: ten wrong dates of birth revoke the link and the clinic is alerted (the
     patient only sees that the link no longer works). Once per link, and nothing about
-    the patient: the message points at the visit's row on the visits page."""
+    the patient: the message names the visit by its number and its page."""
     from .visits_helpers import born, new_visit, path_of
 
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
@@ -408,26 +408,34 @@ def test_a_link_stopped_after_ten_wrong_dates_of_birth_tells_the_clinic_once(tmp
     with clock.frozen(T0 + dt.timedelta(minutes=16)):
         for _ in range(5):
             patient.post("/i/check", wrong, token=token)
-        assert patient.post("/i/check", wrong, token=token).status_code == 404  # more tries: no more alerts
+        assert patient.post("/i/check", wrong, token=token).status_code == 404  # the link is gone
         one_pass(app)
         one_pass(app)
+    visit_id = made.visit.id
+    page = f"https://clinic.example/review/visits?visit={visit_id}"
     assert [len(smtp.to(address)) for address in RECIPIENTS] == [1, 1]
     mail = smtp.to(RECIPIENTS[0])[0]
     text = mail.get_content()
     assert mail["Subject"] == "A patient's personal link was stopped (Your clinic)"
-    assert "too many wrong dates of birth" in text and "14:48 on Tue 24 Nov 2026" in text
-    assert f"https://clinic.example/review/visits#visit-{made.visit.id}" in text
+    assert "link to their pre-session screening was stopped at 14:48 on Tue 24 Nov 2026" in text
+    assert "too many wrong dates of birth" in text and f"Visit number: {visit_id}" in text and page in text
     ((request, _),) = httpserver.log
     body = json.loads(request.get_data())
     assert body["type"] == "visit.link_revoked"
-    assert body["data"] == {
-        "clinic": "Your clinic",
-        "url": f"https://clinic.example/review/visits#visit-{made.visit.id}",
-    }
+    assert body["data"] == {"clinic": "Your clinic", "visit": visit_id, "url": page}
     for sent in [text, request.get_data(as_text=True)]:
         for word in ("Maria", "Smith", "1970", "900123", "/i?t="):
             assert word not in sent, word
     assert len(audited(app, "link_revoked")) == 1
+    # The page it names shows that one visit (long past or not), its link revoked, and
+    # the button that issues a new one.
+    add_user(app, "clinician@example.org")
+    clinician = Clinician(app.test_client())
+    with clock.frozen(T0 + dt.timedelta(days=30)):
+        clinician.sign_in("clinician@example.org")
+        shown = clinician.get(f"/review/visits?visit={visit_id}").text
+    assert "Maria Smith" in shown and "Revoked" in shown and f"/review/visits/{visit_id}/link" in shown
+    assert shown.count("<tr") == 2  # the header and the one visit
 
 
 def test_the_fhir_endpoint_gives_signed_in_receivers_more_and_is_audited(tmp_path, smtp, httpserver):

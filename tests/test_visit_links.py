@@ -281,3 +281,20 @@ def test_starting_again_keeps_the_draft_the_visits(app):
     assert patient.answer(*pages_to_answer()[0]).status_code == 302
     with app.app_context():
         assert db.session().scalar(select(func.count(Draft.token))) == 1
+
+
+def test_a_booking_answer_the_questionnaire_refuses_is_asked_not_hidden(app):
+    """The booking's phone is not one the questionnaire takes (the clinic's system let it
+    through): the patient is asked for it on its page rather than stuck on a check page
+    that says "Not answered yet" with no way to answer."""
+    made = new_visit(app)
+    patient = Patient(app.test_client())
+    open_link(patient, made.url)
+    with app.app_context(), db.get_db().transaction() as s:
+        draft = s.scalars(select(Draft)).one()
+        draft.answers = draft.answers | {"phone": "call the office"}
+    about = patient.get("/intake/about_you").text
+    assert 'name="phone"' in about and 'name="full_name"' not in about
+    check = patient.get("/intake/check").text
+    assert 'href="/intake/about_you?change=1#phone"' in check
+    assert "#full_name" not in check and "From your booking" in check

@@ -101,7 +101,7 @@ def section(section_id: str) -> Any:
     saved = drafts.usable(defn, draft.answers, today()) if draft else {}
     change = request.args.get("change") == "1"
     # What the clinic told us (a visit's identity) is neither shown nor asked again.
-    fixed = link.fixed_answers(draft)
+    fixed = link.fixed_answers(draft, saved)
     posted = {"formdata": link.posted_with(fixed, saved)} if fixed and request.method == "POST" else {}
     form = form_class(defn, sec)(data=form_data(sec, saved), **posted)
     if request.method == "GET":
@@ -150,7 +150,9 @@ def csrf_failed() -> Any:
             "Your answers are still here: please check them and press Continue."
         )
         change = request.args.get("change") == "1"
-        return _render_section(defn, sec, form, result, change, notice=message, hidden=link.fixed_answers(draft)), 400
+        return _render_section(
+            defn, sec, form, result, change, notice=message, hidden=link.fixed_answers(draft, saved)
+        ), 400
     if request.endpoint == "intake.urgent_details":
         return urgent.details_token_expired()
     if request.endpoint == "intake.submit":
@@ -222,7 +224,7 @@ def _render_section(
 
 @bp.get("/intake/check")
 def check() -> Any:
-    """Check your answers, with a Change link for each."""
+    """Check your answers, with a Change link for each the patient gave."""
     defn = definition()
     draft = drafts.current_draft()
     if draft is None or (draft.submission_id is None and not draft.answers):
@@ -235,7 +237,7 @@ def check() -> Any:
     return render_template(
         "intake/check.html",
         defn=defn,
-        summary=pages.check_summary(defn, result, link.fixed_answers(draft)),
+        summary=pages.check_summary(defn, result, link.fixed_answers(draft, answers)),
         form=SubmitForm(),
         urgent=pages.urgent_advice(defn, result, given=bool(answers)),
         back=pages.back_url(defn, None, result),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
@@ -183,7 +184,7 @@ def _check(given: dt.date, now: dt.datetime, form: DateForm, values: dict[str, s
                 audit.record(s, "link_locked", detail=detail | {"minutes": links.LOCK_MINUTES})
             if attempt.revoked:
                 audit.record(s, "link_revoked", detail=detail | {"how": "too many wrong dates of birth"})
-                outbox.link_revoked(s, link.id, visit.id)
+                outbox.link_revoked(s, link.id, visit.id, link.purpose)
     if attempt.revoked:
         return _not_found()
     if attempt.locked:
@@ -303,11 +304,14 @@ def _first_visit_answers(s: Session, visit: Visit) -> dict[str, Any] | None:
     return drafts.earlier_answers(first) if first is not None else None
 
 
-def fixed_answers(draft: Draft | None) -> frozenset[str]:
-    """The questions a visit's draft does not ask again (the identity the clinic gave)."""
+def fixed_answers(draft: Draft | None, usable: Mapping[str, Any]) -> frozenset[str]:
+    """The questions a visit's draft does not ask again: the identity the clinic gave,
+    where the questionnaire takes it (`usable`: the draft's answers that pass its checks).
+    One it does not take is asked, so that the patient is never stuck on an answer they
+    cannot see."""
     if draft is None or draft.visit_id is None:
         return frozenset()
-    return frozenset(q for q in IDENTITY if q in draft.answers)
+    return frozenset(q for q in IDENTITY if q in draft.answers and q in usable)
 
 
 def posted_with(fixed: frozenset[str], saved: dict[str, Any]) -> MultiDict:

@@ -162,7 +162,7 @@ def check_summary(
     out = []
     for sec in visible_sections(defn, result):
         rows = [
-            SummaryRow(q, display(q, kept.get(q.id)), q.id in missing, q.id in fixed and q.id not in missing)
+            SummaryRow(q, display(q, kept.get(q.id)), q.id in missing, q.id in fixed)
             for q in sec.questions
             if q.id in shown
         ]

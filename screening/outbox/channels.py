@@ -12,6 +12,7 @@ import json
 import smtplib
 import socket
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -21,7 +22,9 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks import Webhook
 
+from ..config import BadConfiguration
 from ..models import OutboxMessage
+from .events import EVENTS
 
 
 class SendFailed(Exception):
@@ -80,6 +83,37 @@ def send_email(message: OutboxMessage, payload: dict[str, Any], config: dict[str
 
 
 # --- Webhooks --------------------------------------------------------------------------
+
+
+def check_webhooks(config: Mapping[str, Any]) -> None:
+    """Refuse to start with a malformed ALERT_WEBHOOKS entry, saying which and why: found
+    only when an event first fires, it would fail that event's transaction (an urgent
+    submission, a revoked link) or never fire at all (a misspelt event)."""
+    shape = "a dict with a name, url, secret and events"
+    hooks = config.get("ALERT_WEBHOOKS") or ()
+    if not isinstance(hooks, (list, tuple)):
+        raise BadConfiguration(f"ALERT_WEBHOOKS must be a list of webhooks, each {shape}")
+    names: set[str] = set()
+    for n, hook in enumerate(hooks, start=1):
+        where = f"ALERT_WEBHOOKS, webhook {n}"
+        if not isinstance(hook, dict):
+            raise BadConfiguration(f"{where}: must be {shape}")
+        name = hook.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise BadConfiguration(f'{where}: give it a "name" (it names the webhook on the deliveries page)')
+        where = f"ALERT_WEBHOOKS, webhook {name!r}"
+        if name in names:
+            raise BadConfiguration(f"{where}: two webhooks have this name; give each its own")
+        names.add(name)
+        for key in ("url", "secret"):
+            if not isinstance(hook.get(key), str) or not hook[key].strip():
+                raise BadConfiguration(f'{where}: give it a "{key}"')
+        wanted = hook.get("events")
+        if not isinstance(wanted, (list, tuple)) or not wanted:
+            raise BadConfiguration(f'{where}: "events" must list the events it hears of, from {", ".join(EVENTS)}')
+        unknown = [event for event in wanted if event not in EVENTS]
+        if unknown:
+            raise BadConfiguration(f"{where}: no event is called {unknown[0]!r}; the events are {', '.join(EVENTS)}")
 
 
 def endpoint(config: dict[str, Any], name: str) -> dict[str, Any]:

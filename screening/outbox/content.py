@@ -35,6 +35,7 @@ class Facts:
     local_at: dt.datetime  # the same time on the clinic's clock
     outcome: str | None = None  # webhooks only: urgent | review | clear ...
     form: str = "pre-session screening"  # or "aftercare check": never the clinical title
+    visit: int | None = None  # the visit's number, for an event about a visit rather than a submission
 
     @property
     def headline(self) -> str:
@@ -52,11 +53,18 @@ def facts_payload(
     at: dt.datetime,
     outcome: str | None = None,
     form: str | None = None,
+    visit: int | None = None,
 ) -> dict[str, Any]:
     """What the outbox stores for a message worded at send time: these facts and no more
     (`form`: "aftercare check" for the day-after check; else a pre-session screening)."""
-    facts = {"event": event, "reference": reference, "url": url, "at": at.astimezone(dt.UTC).isoformat()}
-    return {"facts": facts | ({"outcome": outcome} if outcome else {}) | ({"form": form} if form else {})}
+    facts: dict[str, Any] = {
+        "event": event,
+        "reference": reference,
+        "url": url,
+        "at": at.astimezone(dt.UTC).isoformat(),
+    }
+    optional = {"outcome": outcome, "form": form, "visit": visit}
+    return {"facts": facts | {name: value for name, value in optional.items() if value}}
 
 
 def from_payload(payload: dict[str, Any], clinic: str, zone: tzinfo) -> Facts:
@@ -72,6 +80,7 @@ def from_payload(payload: dict[str, Any], clinic: str, zone: tzinfo) -> Facts:
         local_at=at.astimezone(zone),
         outcome=stored.get("outcome"),
         form=stored.get("form") or "pre-session screening",
+        visit=stored.get("visit"),
     )
 
 
@@ -91,10 +100,14 @@ def email(facts: Facts) -> dict[str, str]:
     lines = [f"{facts.clinic}: {_sentence(facts)}", ""]
     if facts.reference:
         lines.append(f"Reference: {facts.reference}")
+    if facts.visit:
+        lines.append(f"Visit number: {facts.visit}")
     if facts.url:
         lines.append(f"Open it (sign-in required): {facts.url}")
     elif facts.reference:
         lines.append("Find it by this reference on the clinicians' pages (sign-in required).")
+    elif facts.visit:
+        lines.append(f"Find it on the visits page (sign-in required): /review/visits?visit={facts.visit}")
     lines += ["", FOOTER]
     return {"subject": f"{facts.headline} ({facts.clinic})", "text": "\n".join(lines) + "\n"}
 
@@ -104,6 +117,8 @@ def text_message(facts: Facts) -> str:
     parts = [f"{facts.clinic}: {facts.headline.lower()}"]
     if facts.reference:
         parts.append(f"ref {facts.reference}")
+    if facts.visit:
+        parts.append(f"visit {facts.visit}")
     parts.append(f"at {facts.local_at:%H:%M}")
     return ", ".join(parts) + ". Sign in to see it."
 
@@ -116,6 +131,8 @@ def webhook(facts: Facts, *, sms: bool = False) -> dict[str, Any]:
         data["reference"] = facts.reference
     if facts.outcome:
         data["outcome"] = facts.outcome
+    if facts.visit:
+        data["visit"] = facts.visit
     if facts.url:
         data["url"] = facts.url
         if facts.reference:  # a submission's record, which has a FHIR view
@@ -133,8 +150,8 @@ def _sentence(facts: Facts) -> str:
         return f"an urgent {facts.form} submission from {facts.when()} has not been reviewed yet."
     if facts.event == "visit.link_revoked":
         return (
-            f"a patient's personal link was stopped at {facts.when()} after too many wrong dates of birth. "
-            "If it was the patient, check with them and send a new link from the visits page."
+            f"a patient's personal link to their {facts.form} was stopped at {facts.when()} after too many "
+            "wrong dates of birth. If it was the patient, check with them and send a new link if they need one."
         )
     return f"{facts.headline.lower()} at {facts.when()}."
 

@@ -166,18 +166,20 @@ def submission_saved(s: Session, submission: Submission) -> None:
     insert_rows(s, rows)  # one statement for both events
 
 
-def link_revoked(s: Session, link_id: int, visit_id: int) -> None:
+def link_revoked(s: Session, link_id: int, visit_id: int, purpose: str) -> None:
     """The hook where a visit's personal link is revoked after too many wrong dates of
     birth (same transaction): the clinic is told, so that someone checks with the patient
     and sends a new link; the patient sees only that the link no longer works. Once per
-    link (its id is the key). The message names the visit's row on the visits page, never
-    the patient."""
+    link (its id is the key). The message names the visit (its number and its page),
+    never the patient."""
     event = "visit.link_revoked"
     emails = list(current_app.config["ALERT_EMAIL_TO"])
     hooks = webhooks_for(event)
     if not emails and not hooks:
         return
-    facts = content.facts_payload(event, None, staff_url(f"/review/visits#visit-{visit_id}"), clock.now())
+    form = "aftercare check" if purpose == "aftercare" else None
+    url = staff_url(f"/review/visits?visit={visit_id}")
+    facts = content.facts_payload(event, None, url, clock.now(), form=form, visit=visit_id)
     event_id, key = new_event_id(), f"link-{link_id}"
     rows = [message_row(event, key, "email", address, facts, event_id) for address in emails]
     for hook in hooks:

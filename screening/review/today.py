@@ -4,7 +4,7 @@ clinician first (urgent, or sent and not yet reviewed) is listed again at the to
 
 A handful of queries however many visits there are: the visits with their patients in
 one, then the links, drafts and submissions of the day's visits (visits/state.py), each
-with the day's bounds as its only parameters.
+selecting the day's visits by its bounds rather than by a list of their ids.
 """
 
 from __future__ import annotations

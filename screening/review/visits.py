@@ -55,12 +55,14 @@ class VisitForm(FlaskForm):
 
 @bp.get("/visits")
 def visits() -> str:
-    """Visits from today on, in the clinic's time zone, with each link's state."""
+    """Visits from today on, in the clinic's time zone, with each link's state; or the one
+    visit `?visit=ID` names, whenever it is (an alert about its link links here)."""
     start, _ = clinic.day_bounds(clinic.today())
     s = db.session()
+    only = request.args.get("visit", type=int)
     query = (
         select(Visit)
-        .where(Visit.starts_at >= start)
+        .where(Visit.id == only if only is not None else Visit.starts_at >= start)
         .options(selectinload(Visit.patient))
         .order_by(Visit.starts_at, Visit.id)
         .limit(200)
@@ -76,7 +78,7 @@ def visits() -> str:
         }
         for v in rows
     ]
-    return render_template("review/visits.html", items=items, form=ActionForm())
+    return render_template("review/visits.html", items=items, form=ActionForm(), only=only)
 
 
 @bp.route("/visits/new", methods=["GET", "POST"])

@@ -100,7 +100,8 @@ class VisitRows:
 
 
 class RowsByVisit(dict[int, VisitRows]):
-    """VisitRows by visit id; a visit with no link, draft or submission has empty ones."""
+    """VisitRows by visit id; `rows[id]` of a visit with no link, draft or submission gives
+    empty ones (`rows.get(id)` gives None: read it with [])."""
 
     def __missing__(self, visit_id: int) -> VisitRows:
         return VisitRows([], None, None)
@@ -117,7 +118,8 @@ def load_rows(s: Session, visit_ids: Iterable[int] | Select[Any], now: dt.dateti
     Plain columns rather than ORM objects: Today reads these for hundreds of visits, and
     building the objects cost more than the queries."""
     if isinstance(visit_ids, Select):
-        ids: list[int] | Select[Any] = visit_ids
+        # Never correlated: the queries below join visits themselves.
+        ids: list[int] | Select[Any] = visit_ids.correlate(None)
     else:
         ids = sorted(set(visit_ids))
         if not ids:
