@@ -390,19 +390,14 @@ def test_a_link_stopped_after_ten_wrong_dates_of_birth_tells_the_clinic_once(tmp
     """visits.md 4: ten wrong dates of birth revoke the link and the clinic is alerted (the
     patient only sees that the link no longer works). Once per link, and nothing about
     the patient: the message names the visit by its number and its page."""
-    from .visits_helpers import born, new_visit, path_of
+    from .visits_helpers import WRONG_BIRTH as wrong
+    from .visits_helpers import locked_link
 
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     hooks = [hook(httpserver.url_for("/hook"), ("visit.link_revoked",))]
     app = make_app(tmp_path, **alert_config(smtp, ALERT_WEBHOOKS=hooks))
-    wrong = born("1", "1", "1971")
     with clock.frozen(T0):
-        made = new_visit(app)
-        patient = Patient(app.test_client())
-        patient.get(path_of(made.url))
-        token = patient.token("/i/check")
-        for _ in range(5):
-            patient.post("/i/check", wrong, token=token)
+        made, patient, token = locked_link(app)
         one_pass(app)
     assert smtp.messages == [] and httpserver.log == []  # locked for a while: no alert yet
     with clock.frozen(T0 + dt.timedelta(minutes=16)):

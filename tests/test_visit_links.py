@@ -14,7 +14,7 @@ from screening import clock, create_app, db, versions
 from screening.models import AuditEvent, Draft, Submission
 
 from .conftest import _APPS, Patient, make_app
-from .visits_helpers import BIRTH, born, new_visit, open_link, pages_to_answer, path_of
+from .visits_helpers import BIRTH, WRONG_BIRTH, born, locked_link, new_visit, open_link, pages_to_answer, path_of
 
 
 def test_resume_on_a_second_device_and_one_submission(app):
@@ -123,14 +123,9 @@ def test_five_wrong_dates_lock_the_link_for_fifteen_minutes(app):
 def test_ten_wrong_dates_revoke_the_link(app):
     """After a second lock, five more wrong dates revoke the link for good."""
     start = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
-    wrong = born("1", "1", "1971")
+    wrong = WRONG_BIRTH
     with clock.frozen(start):
-        made = new_visit(app)
-        patient = Patient(app.test_client())
-        patient.get(path_of(made.url))
-        csrf = patient.token("/i/check")
-        for _ in range(5):
-            patient.post("/i/check", wrong, token=csrf)
+        made, patient, csrf = locked_link(app)
     with clock.frozen(start + dt.timedelta(minutes=16)):
         for _ in range(4):
             assert patient.post("/i/check", wrong, token=csrf).status_code == 400

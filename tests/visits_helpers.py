@@ -28,6 +28,21 @@ def new_visit(app, at: str = "2026-03-03 09:30", **fields) -> visits_app.NewVisi
     return result
 
 
+WRONG_BIRTH = {"dob-day": "1", "dob-month": "1", "dob-year": "1971"}
+
+
+def locked_link(app) -> tuple[visits_app.NewVisit, Patient, str]:
+    """A new visit whose patient opened the link and typed five wrong dates of birth (the
+    link is now locked): the visit, the patient's browser and its CSRF token."""
+    made = new_visit(app)
+    patient = Patient(app.test_client())
+    patient.get(path_of(made.url))
+    token = patient.token("/i/check")
+    for _ in range(5):
+        patient.post("/i/check", WRONG_BIRTH, token=token)
+    return made, patient, token
+
+
 def path_of(url: str) -> str:
     """The path and query of a link (the test client serves any host)."""
     parts = urlsplit(url)
