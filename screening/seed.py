@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Table, insert, select
 from . import db, rules
 from .models import OUTCOME_RANK, REFERENCE_ALPHABET, QuestionnaireVersion, Submission, User, utcnow
 from .questionnaire import AnswerError, Definition, InvalidAnswer, Question, UnknownQuestion, coerce_answers, sample
-from .questionnaire.qtypes import sample_date
+from .questionnaire.samples import sample_date
 
 BATCH_SIZE = 10_000
 SQLITE_CACHE_KB = 256 * 1024  # page cache while seeding

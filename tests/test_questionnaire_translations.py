@@ -11,6 +11,7 @@ from screening import embedded_cases, rules
 from screening.questionnaire import QuestionnaireError, loads, safety
 from screening.questionnaire import translations as qt
 from screening.questionnaire.numbers import number_problem
+from screening.questionnaire.texts import texts
 
 from .conftest import DEFAULT, checked
 
@@ -57,12 +58,12 @@ def test_the_polish_catalog_translates_every_text_and_is_honestly_unreviewed(eng
     counts = qt.counts(english, polish)
     assert polish.language == "pl"
     assert not polish.reviewed
-    assert (counts.translated, counts.stale, counts.missing, counts.refused) == (len(qt.texts(english)), 0, 0, 0)
+    assert (counts.translated, counts.stale, counts.missing, counts.refused) == (len(texts(english)), 0, 0, 0)
     assert qt.number_problems(english, polish) == []
 
 
 def test_keys_name_questions_options_flags_pages_and_outcomes(english):
-    keys = {t.key for t in qt.texts(english)}
+    keys = {t.key for t in texts(english)}
     assert {
         "question.saddle_numbness.text",
         "option.tummy_pain.yes_sudden_severe",
@@ -185,7 +186,7 @@ def test_update_keeps_the_old_translation_fuzzy_with_the_english_it_was_made_fro
 def test_a_new_catalog_is_unreviewed_and_empty(english):
     catalog = qt.parse_catalog(qt.new_catalog(english, "cy"))
     assert catalog.language == "cy" and not catalog.reviewed
-    assert qt.counts(english, catalog).missing == len(qt.texts(english))
+    assert qt.counts(english, catalog).missing == len(texts(english))
 
 
 def test_reviewed_needs_both_the_yes_and_a_name():

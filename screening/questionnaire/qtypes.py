@@ -4,7 +4,7 @@ Each `QuestionType` defines, in one place, the YAML keys the type takes, how an 
 is checked and stored (`coerce`), the answers it offers (`choices`, `values`, `low`,
 `high`), how an answer reads to a patient or a clinician (`display`), its CSV cell, the
 template macro that draws it (`widget`), and a valid random answer for seeding and
-fuzzing (`sample`). Adding a type is one entry in `QTYPES` and one macro in
+fuzzing (`sample`, from samples.py). Adding a type is one entry in `QTYPES` and one macro in
 templates/_macros.html; `forms.py` refuses to import if it has no field for a type.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import bodymap
+from . import bodymap, samples
 
 if TYPE_CHECKING:
     from .schema import Question
@@ -26,19 +26,6 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()\-.]+$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-# A date question capped at today is usually a date of birth: samples give an adult's age.
-BIRTH_YEARS = (18, 88)
-SAMPLE_TEXTS = (
-    "Ibuprofen when needed",
-    "Paracetamol",
-    "Sertraline 50 mg",
-    "Amlodipine, atorvastatin",
-    "Levothyroxine",
-    "Naproxen and omeprazole",
-    "Inhaler for asthma",
-    "None",
-)
 
 
 class AnswerError(ValueError):
@@ -260,35 +247,6 @@ def _cells(q: Question, answer: Any) -> str:
     return "; ".join("" if v is None else str(v) for v in answer)
 
 
-# --- Sampling a valid answer -------------------------------------------------------
-
-
-def _pick(q: Question, rng: random.Random, today: dt.date) -> Any:
-    return rng.choice(q.values)
-
-
-def _pick_some(q: Question, rng: random.Random, today: dt.date) -> Any:
-    values = q.values
-    chosen = rng.sample(values, k=min(len(values), rng.choice((1, 1, 2, 2, 3))))
-    return [v for v in values if v in chosen]  # the stored form: the options' order
-
-
-def _sample_number(q: Question, rng: random.Random, today: dt.date) -> Any:
-    low = q.low if q.low is not None else 0
-    return rng.randint(low, q.high if q.high is not None else low + 100)
-
-
-def sample_date(q: Question, rng: random.Random, today: dt.date) -> str:
-    """A date inside the question's limits; a date of birth gives an adult's age."""
-    high = dt.date.fromisoformat(q.high) if isinstance(q.high, str) else today
-    high = min(high, today)
-    low = dt.date.fromisoformat(q.low) if isinstance(q.low, str) else high - dt.timedelta(days=3650)
-    if q.max == "today":
-        low = max(low, high - dt.timedelta(days=365 * BIRTH_YEARS[1]))
-        high = max(low, high - dt.timedelta(days=365 * BIRTH_YEARS[0]))
-    return (low + dt.timedelta(days=rng.randrange((high - low).days + 1))).isoformat()
-
-
 # --- The registry ------------------------------------------------------------------
 
 
@@ -340,50 +298,50 @@ QTYPES: dict[str, QuestionType] = {
     t.name: t
     for t in (
         QuestionType(
-            "yes_no", "radios", _one_of("Select yes or no"), _pick,
+            "yes_no", "radios", _one_of("Select yes or no"), samples.pick,
             choices=lambda q: [("yes", _t(N_("Yes"))), ("no", _t(N_("No")))], values=lambda q: list(YES_NO),
             display=_label, html={"group": "radios radios--inline"},
         ),
         QuestionType(
-            "single_choice", "radios", _one_of("Select one of the options"), _pick, frozenset({"options"}),
+            "single_choice", "radios", _one_of("Select one of the options"), samples.pick, frozenset({"options"}),
             display=_label, has_options=True, html={"group": "radios"},
         ),
         QuestionType(
-            "multi_choice", "checkboxes", _some_of("Select from the options given"), _pick_some,
+            "multi_choice", "checkboxes", _some_of("Select from the options given"), samples.pick_some,
             frozenset({"options"}), display=_labels, csv=_cells, has_options=True,
         ),
-        _text_type("text", "input", _text, lambda q, rng, today: rng.choice(SAMPLE_TEXTS), 200, input_type="text"),
-        _text_type("textarea", "textarea", _text, lambda q, rng, today: rng.choice(SAMPLE_TEXTS), 2000),
+        _text_type("text", "input", _text, samples.sample_text, 200, input_type="text"),
+        _text_type("textarea", "textarea", _text, samples.sample_text, 2000),
         QuestionType(
-            "number", "input", _number, _sample_number, frozenset({"min", "max"}),
+            "number", "input", _number, samples.sample_number, frozenset({"min", "max"}),
             choices=lambda q: [], values=lambda q: [], answer="number",
             html={"input_type": "text", "inputmode": "numeric"},
         ),
         QuestionType(
-            "scale", "scale", _number, _pick, frozenset({"min", "max", "min_label", "max_label"}),
+            "scale", "scale", _number, samples.pick, frozenset({"min", "max", "min_label", "max_label"}),
             choices=lambda q: [(str(n), str(n)) for n in range(q.low, q.high + 1)], values=_scale_values,
             low=lambda q: 0 if q.min is None else q.min, high=lambda q: 10 if q.max is None else q.max,
             display=_out_of, answer="number",
         ),
         QuestionType(
-            "date", "input", _date, sample_date, frozenset({"min", "max"}),
+            "date", "input", _date, samples.sample_date, frozenset({"min", "max"}),
             choices=lambda q: [], values=lambda q: [], low=lambda q: resolve_date(q.min),
             high=lambda q: resolve_date(q.max), display=_long_date, answer="date", html={"input_type": "date"},
         ),
         _text_type(
-            "email", "input", _email, lambda q, rng, today: f"patient{rng.randrange(10**6)}@example.com", 254,
+            "email", "input", _email, samples.sample_email, 254,
             input_type="email", autocomplete="email", spellcheck="false",
         ),
         _text_type(
-            "phone", "input", _phone, lambda q, rng, today: f"07700 900{rng.randrange(1000):03d}", 30,
+            "phone", "input", _phone, samples.sample_phone, 30,
             input_type="tel", autocomplete="tel", spellcheck="false",
         ),
         QuestionType(
-            "consent", "consent", _consent, lambda q, rng, today: "yes",
+            "consent", "consent", _consent, samples.sample_consent,
             choices=lambda q: [], values=lambda q: ["yes"], display=_agreed,
         ),
         QuestionType(
-            "body_map", "body_map", _some_of("Mark areas on the body map"), _pick_some,
+            "body_map", "body_map", _some_of("Mark areas on the body map"), samples.pick_some,
             choices=lambda q: [(r.code, _t(r.label)) for r in bodymap.REGIONS], values=lambda q: list(BODY_MAP_CODES),
             display=_labels, csv=_cells,
         ),

@@ -14,6 +14,7 @@ from flask import abort, render_template, request
 from .. import i18n
 from ..questionnaire import Definition
 from ..questionnaire import translations as qt
+from ..questionnaire.texts import INFORMATION, OUTCOME, START, texts
 from ..versions import current_definition
 from .accounts import admin_required
 from .blueprint import bp
@@ -37,10 +38,10 @@ class Page:
 def pages(defn: Definition) -> list[Page]:
     """The start page, each section, the outcome page and the information pages, in order."""
     return [
-        Page(qt.START, "Start page"),
+        Page(START, "Start page"),
         *(Page(s.id, s.title) for s in defn.sections),
-        Page(qt.OUTCOME, "Outcome page"),
-        Page(qt.INFORMATION, "Information pages"),
+        Page(OUTCOME, "Outcome page"),
+        Page(INFORMATION, "Information pages"),
     ]
 
 
@@ -60,7 +61,7 @@ def translations() -> str:
         for language, catalog in sorted(i18n.catalogs_for(defn).items())
     ]
     return render_template(
-        "review/translations.html", defn=defn, rows=rows, broken=i18n.state().broken, total=len(qt.texts(defn))
+        "review/translations.html", defn=defn, rows=rows, broken=i18n.state().broken, total=len(texts(defn))
     )
 
 
